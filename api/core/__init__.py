@@ -1,0 +1,1 @@
+"""Shared foundations of the API and the workers: settings, logging, database."""

@@ -1,0 +1,1 @@
+"""Face enrolment and verification: uploads, jobs, enrolments and verification results."""
