@@ -14,6 +14,7 @@ from api.core.logging import configure_logging
 from api.core.middleware import RequestContextMiddleware
 from api.core.redis import get_redis
 from api.core.settings import get_settings
+from api.core.spa import SinglePageApp
 from api.events.groups import ensure_consumer_groups
 from api.events.outbox import run_relay
 
@@ -55,6 +56,9 @@ def create_app() -> FastAPI:
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    if settings.frontend_dist and (settings.frontend_dist / "index.html").is_file():
+        app.mount("/", SinglePageApp(settings.frontend_dist), name="frontend")
 
     return app
 

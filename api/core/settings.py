@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     threshold_default: float | None = Field(None, validation_alias="THRESHOLD_DEFAULT")
     torch_threads: int = Field(1, ge=1, validation_alias="TORCH_THREADS")
     keep_uploads: bool = Field(False, validation_alias="KEEP_UPLOADS")
+    frontend_dist: Path | None = Field(None, validation_alias="FRONTEND_DIST")
 
     stream_max_deliveries: int = Field(5, ge=1, validation_alias="STREAM_MAX_DELIVERIES")
     stream_claim_idle_ms: int = Field(30_000, ge=1000, validation_alias="STREAM_CLAIM_IDLE_MS")
