@@ -369,6 +369,7 @@ def main() -> None:
     if previous.get("sha256") == metadata["sha256"] and "calibration" in previous:
         metadata["metric"] = previous["metric"]
         metadata["calibration"] = previous["calibration"]
+        metadata["metric_variants"] = previous.get("metric_variants", {})
     metadata_path.write_text(json.dumps(metadata, indent=2) + "\n")
     print(f"wrote {state_path}, {metadata_path} and {retinaface_path}")
 

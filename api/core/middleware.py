@@ -13,6 +13,18 @@ REQUEST_ID_HEADER = "x-request-id"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+def loggable_path(scope: Scope) -> str:
+    """The request path with secret path parameters (confirm and reset link tokens) masked.
+
+    The router fills `path_params` in the shared scope, so this is known after the call.
+    """
+    path: str = scope["path"]
+    for name, value in (scope.get("path_params") or {}).items():
+        if "token" in name.lower() and isinstance(value, str) and value:
+            path = path.replace(value, "***")
+    return path
+
+
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -44,7 +56,7 @@ class RequestContextMiddleware:
             log.info(
                 "http.request.completed",
                 method=scope["method"],
-                path=scope["path"],
+                path=loggable_path(scope),
                 status=status_code,
                 duration_ms=round((time.perf_counter() - started) * 1000, 1),
             )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,12 @@ class ModelCard:
     l2_normalised: bool
     flip_average: bool
     threshold: float
+    variant_thresholds: dict[str, float]  # LFW-calibrated threshold per metric variant
+
+
+def variant_name(l2_normalised: bool, flip_average: bool) -> str:
+    """The metric variant's name as ``bench/lfw.py`` writes it: raw, raw_flip, l2, l2_flip."""
+    return ("l2" if l2_normalised else "raw") + ("_flip" if flip_average else "")
 
 
 def sha256_of(path: Path) -> str:
@@ -78,6 +84,10 @@ def read_model_card(metadata_path: Path = DEFAULT_METADATA) -> ModelCard:
         l2_normalised=metric["embedding"] == "l2_normalised",
         flip_average=bool(metric["flip_average"]),
         threshold=float(metric["threshold"]),
+        variant_thresholds={
+            name: float(variant["threshold"])
+            for name, variant in record.get("metric_variants", {}).items()
+        },
     )
 
 
@@ -112,6 +122,21 @@ def verify_model_card(card: ModelCard) -> None:
     verify_file(card.state_dict_path, card.state_dict_sha256, "embedding network")
     verify_file(card.landmarks_path, card.landmarks_sha256, "landmark model")
     verify_file(card.detector_path, card.detector_sha256, "face detector")
+
+
+def with_flip_average(card: ModelCard, flip_average: bool) -> ModelCard:
+    """The card for the same embedding with mirror averaging on or off, and its threshold."""
+    if flip_average == card.flip_average:
+        return card
+
+    name = variant_name(card.l2_normalised, flip_average)
+    if name not in card.variant_thresholds:
+        raise WeightsError(
+            f"no LFW threshold is recorded for the {name} variant: "
+            f"run `.venv/bin/python bench/lfw.py --calibrate {name}` or leave flip_average unset"
+        )
+
+    return replace(card, flip_average=flip_average, threshold=card.variant_thresholds[name])
 
 
 def check_expected_shape(card: ModelCard, embed_dim: int | None, img_size: int | None) -> None:

@@ -1,0 +1,1 @@
+"""Accounts: registration, e-mail confirmation, sign-in, token refresh, logout, reset."""

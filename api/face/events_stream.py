@@ -1,0 +1,109 @@
+"""Server-Sent Events of a user's face jobs, read from their Redis job-update stream.
+
+Each SSE event is one stream entry: `event` is the job status (`accepted`, `running`,
+`done`, `failed`), `data` the JSON of `FaceJobUpdated`, `id` the stream entry id. A client
+that reconnects with `Last-Event-ID` gets every entry after that id that the stream still
+holds; without it, only entries added after it connected.
+"""
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+from uuid import UUID
+
+import structlog
+from fastapi import Header
+from pydantic import ValidationError
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from sse_starlette import ServerSentEvent
+
+from api.face.errors import InvalidLastEventId
+from contracts.events import FaceJobUpdated
+from contracts.streams import job_updates_stream
+
+log = structlog.get_logger(__name__)
+
+_ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+_READ_BATCH = 100
+
+
+@dataclass(frozen=True)
+class EventsTiming:
+    """How often a heartbeat is sent, and how long one XREAD blocks before looping.
+
+    The block bounds how long a stream outlives its client. A dependency, so tests can
+    override it with short values.
+    """
+
+    ping_s: float = 15
+    block_ms: int = 5_000
+
+
+def get_events_timing() -> EventsTiming:
+    return EventsTiming()
+
+
+def resume_after(
+    last_event_id: Annotated[
+        str | None, Header(description="Resume after this entry id (sent by EventSource).")
+    ] = None,
+) -> str | None:
+    """Dependency: the `Last-Event-ID` to resume after, checked before any ticket is spent."""
+    if last_event_id and not _ENTRY_ID.match(last_event_id):
+        raise InvalidLastEventId()
+
+    return last_event_id or None
+
+
+async def newest_entry_id(redis: Redis, user_id: UUID) -> str:
+    """The id of the newest entry on the user's stream (`0-0` when empty).
+
+    Reading after a concrete id rather than `$` loses nothing added between two XREADs.
+    """
+    newest = await redis.xrevrange(job_updates_stream(str(user_id)), count=1)
+
+    return _text(newest[0][0]) if newest else "0-0"
+
+
+async def job_update_events(
+    redis: Redis, user_id: UUID, after_id: str, block_ms: int
+) -> AsyncIterator[ServerSentEvent]:
+    """Yield the user's job updates after `after_id` until the client goes away.
+
+    sse-starlette cancels this generator on disconnect (the pending XREAD is abandoned and
+    its connection dropped). A Redis failure ends the stream; the client reconnects.
+    """
+    stream = job_updates_stream(str(user_id))
+    last_id = after_id
+    log.info("face.events.stream.opened", user_id=str(user_id), after_id=after_id)
+
+    try:
+        while True:
+            batches = await redis.xread({stream: last_id}, count=_READ_BATCH, block=block_ms)
+            for _, entries in batches or ():
+                for entry_id, fields in entries:
+                    last_id = _text(entry_id)
+                    event = _to_sse(last_id, fields)
+                    if event is not None:
+                        yield event
+    except RedisError as exc:
+        log.warning("face.events.stream.failed", user_id=str(user_id), error=str(exc))
+    finally:
+        log.info("face.events.stream.closed", user_id=str(user_id), last_id=last_id)
+
+
+def _to_sse(entry_id: str, fields: dict) -> ServerSentEvent | None:
+    body = fields.get("body") or fields.get(b"body")
+    try:
+        update = FaceJobUpdated.model_validate_json(body or "")
+    except ValidationError:
+        log.warning("face.events.entry.skipped", entry_id=entry_id)
+        return None
+
+    return ServerSentEvent(data=update.model_dump_json(), event=update.status, id=entry_id)
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,1 @@
+"""Deployment and local-run tooling for Effi Core; not part of the shipped packages."""

@@ -1,0 +1,8 @@
+"""The launcher lives in `infra/`, outside the installed packages: import it from the root."""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))

@@ -1,0 +1,1 @@
+"""The `embedding` consumer group: turns submitted face photos into embeddings."""

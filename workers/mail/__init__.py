@@ -1,0 +1,1 @@
+"""The `mail` consumer group: confirmation and password reset mails for account events."""
