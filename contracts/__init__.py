@@ -3,11 +3,8 @@
 from contracts.events import (
     ConfirmationRequested,
     Event,
-    FaceEnrolled,
-    FaceJobFailed,
     FaceJobUpdated,
     FaceSubmitted,
-    FaceVerified,
     ResetRequested,
     UserRegistered,
     VerificationRequested,
@@ -16,11 +13,8 @@ from contracts.events import (
 __all__ = [
     "ConfirmationRequested",
     "Event",
-    "FaceEnrolled",
-    "FaceJobFailed",
     "FaceJobUpdated",
     "FaceSubmitted",
-    "FaceVerified",
     "ResetRequested",
     "UserRegistered",
     "VerificationRequested",

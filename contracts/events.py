@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from contracts.streams import (
     ACCOUNTS_STREAM,
-    FACE_RESULTS_STREAM,
+    FACE_JOB_UPDATES_PREFIX,
     FACE_SUBMITTED_STREAM,
     FACE_VERIFICATION_STREAM,
 )
@@ -79,38 +79,13 @@ class VerificationRequested(Event):
     model_version: str
 
 
-class FaceEnrolled(Event):
-    stream = FACE_RESULTS_STREAM
-    name: Literal["face.enrolled"] = "face.enrolled"
-    job_id: UUID
-    user_id: UUID
-    model_version: str
-
-
-class FaceVerified(Event):
-    stream = FACE_RESULTS_STREAM
-    name: Literal["face.verified"] = "face.verified"
-    job_id: UUID
-    user_id: UUID
-    distance: float
-    threshold: float
-    verified: bool
-    model_version: str
-
-
-class FaceJobFailed(Event):
-    stream = FACE_RESULTS_STREAM
-    name: Literal["face.job_failed"] = "face.job_failed"
-    job_id: UUID
-    user_id: UUID
-    reason: str
-    detail: str
-
-
 class FaceJobUpdated(Event):
-    """A job's status change, pushed to the owner's SSE stream."""
+    """A job's status change: the result the face consumers emit, on the owner's stream.
 
-    stream = FACE_RESULTS_STREAM
+    Published to `job_updates_stream(user_id)`, which the SSE endpoint reads.
+    """
+
+    stream = FACE_JOB_UPDATES_PREFIX
     name: Literal["face.job_updated"] = "face.job_updated"
     job_id: UUID
     user_id: UUID
@@ -129,9 +104,6 @@ AnyEvent = Annotated[
     | ResetRequested
     | FaceSubmitted
     | VerificationRequested
-    | FaceEnrolled
-    | FaceVerified
-    | FaceJobFailed
     | FaceJobUpdated,
     Field(discriminator="name"),
 ]

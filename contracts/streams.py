@@ -5,7 +5,7 @@ from typing import Final
 ACCOUNTS_STREAM: Final = "effi.accounts"
 FACE_SUBMITTED_STREAM: Final = "effi.face.submitted"
 FACE_VERIFICATION_STREAM: Final = "effi.face.verification"
-FACE_RESULTS_STREAM: Final = "effi.face.results"
+FACE_JOB_UPDATES_PREFIX: Final = "effi.face.jobs"
 DEAD_LETTER_STREAM: Final = "effi.dead_letter"
 
 MAIL_GROUP: Final = "mail"
@@ -21,4 +21,4 @@ GROUPS_BY_STREAM: Final[dict[str, tuple[str, ...]]] = {
 
 def job_updates_stream(user_id: str) -> str:
     """Per-user stream of face job updates, read by the SSE endpoint (resumable by entry id)."""
-    return f"effi.face.jobs.{user_id}"
+    return f"{FACE_JOB_UPDATES_PREFIX}.{user_id}"

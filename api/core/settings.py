@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "placeholder"})
-DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"
+DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105 (dev only)
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 KEY_FILE_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "ES256", "ES384", "ES512"})
 
@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     )
     reset_limit_per_account: str = Field("3/hour", validation_alias="RESET_LIMIT_ACCOUNT")
     reset_limit_per_client: str = Field("10/hour", validation_alias="RESET_LIMIT_CLIENT")
+    face_submit_limit: str = Field("30/minute", validation_alias="FACE_SUBMIT_LIMIT")
     trusted_proxies: int = Field(0, ge=0, validation_alias="TRUSTED_PROXIES")
 
     device: Literal["cpu", "cuda", "mps"] = Field("cpu", validation_alias="DEVICE")
@@ -90,7 +91,9 @@ class Settings(BaseSettings):
         upper = value.upper()
         if upper not in HMAC_ALGORITHMS | KEY_FILE_ALGORITHMS:
             raise ValueError(
-                f"HASH={value!r} is not supported; set HASH to HS256, HS384 or HS512"
+                f"HASH={value!r} is not supported; set HASH to HS256, HS384 or HS512,"
+                " or to RS256/384/512 or ES256/384/512 with JWT_PRIVATE_KEY_FILE and"
+                " JWT_PUBLIC_KEY_FILE"
             )
         return upper
 

@@ -14,7 +14,9 @@ class OutboxEvent(Base):
     stream: Mapped[str] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(100))
     body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (

@@ -14,8 +14,15 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette import EventSourceResponse
 
+from api.accounts import ratelimit
 from api.accounts.dependencies import CurrentUser, current_user, optional_access_token_claims
-from api.accounts.errors import InvalidToken, NotAuthenticated, TokenExpired, TokenRevoked
+from api.accounts.errors import (
+    InvalidToken,
+    NotAuthenticated,
+    RateLimited,
+    TokenExpired,
+    TokenRevoked,
+)
 from api.accounts.models import User
 from api.core.database import get_sessionmaker, session_scope
 from api.core.errors import error_responses
@@ -65,6 +72,7 @@ RedisClient = Annotated[Redis, Depends(get_redis)]
 
 AUTH_ERRORS = (NotAuthenticated, InvalidToken, TokenExpired, TokenRevoked)
 PHOTO_ERRORS = (
+    RateLimited,
     FileTooLarge,
     ImageTooLarge,
     UnsupportedImageFormat,
@@ -129,7 +137,10 @@ async def _accept_photo(
     session: AsyncSession,
     redis: Redis,
 ) -> JobAccepted:
-    content = await read_upload(image, get_settings().max_upload_bytes)
+    settings = get_settings()
+    await ratelimit.hit(settings.face_submit_limit, "face_submit", str(user.id))
+
+    content = await read_upload(image, settings.max_upload_bytes)
     image_format = await check_image(content)
 
     submitted = await service.submit_job(session, user.id, purpose, content, image_format)

@@ -1,6 +1,7 @@
 """POST /face/create and /face/verify: what is stored and queued, and what is refused."""
 
 import json
+from collections.abc import Callable
 from uuid import UUID
 
 import pytest
@@ -269,3 +270,18 @@ async def test_redis_failure_after_commit_still_answers_202(submit: Submit, monk
         outbox = (await session.scalars(select(OutboxEvent))).one()
     assert outbox.published_at is None  # left for the relay to publish
     assert await _count(FaceJob) == 1
+
+
+async def test_submissions_are_rate_limited_per_user(
+    submit: Submit, configure: Callable[..., None]
+):
+    configure(FACE_SUBMIT_LIMIT="2/minute")
+
+    accepted = [await submit("enroll", content=images.png()) for _ in range(2)]
+    refused = await submit("enroll", content=images.png())
+
+    assert [r.status_code for r in accepted] == [202, 202]
+    assert refused.status_code == 429
+    assert refused.json()["error"] == "rate_limited"
+    assert int(refused.headers["retry-after"]) >= 1
+    assert await _count(FaceJob) == 2
