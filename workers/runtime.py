@@ -37,6 +37,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import api.models  # noqa: F401  (registers every table, so foreign keys resolve)
 from api.core.settings import Settings
 from api.events.groups import ensure_consumer_groups
 from api.events.models import ProcessedEvent

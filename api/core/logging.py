@@ -32,7 +32,7 @@ def configure_logging(log_format: str = "json", level: str = "INFO") -> None:
     ]
     renderer: Any
     if log_format == "console":
-        renderer = structlog.dev.ConsoleRenderer()
+        renderer = structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())
     else:
         renderer = structlog.processors.JSONRenderer()
     structlog.configure(

@@ -59,7 +59,12 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * Waits (at most `timeoutMs`) for the newest message to `address` that contains a link to
  * `/<pathPrefix>/<token>`, newer than `since`; returns the token.
  */
-export async function waitForLinkToken(dir, address, pathPrefix, { since = 0, timeoutMs = 30_000 } = {}) {
+export async function waitForLinkToken(
+  dir,
+  address,
+  pathPrefix,
+  { since = 0, timeoutMs = 30_000 } = {},
+) {
   const deadline = Date.now() + timeoutMs;
   const pattern = new RegExp(`/${pathPrefix}/([A-Za-z0-9_.-]+)`);
 

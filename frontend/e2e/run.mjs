@@ -95,7 +95,9 @@ async function step(name, action) {
 async function main() {
   await checkStack();
   if (!existsSync(chromiumPath)) {
-    throw new Error(`no browser at ${chromiumPath}: apt-get install -y chromium, or set CHROMIUM_PATH`);
+    throw new Error(
+      `no browser at ${chromiumPath}: apt-get install -y chromium, or set CHROMIUM_PATH`,
+    );
   }
   await mkdir(shotsDir, { recursive: true });
   const profileDir = await mkdtemp(join(tmpdir(), 'effi-e2e-'));
@@ -122,7 +124,8 @@ async function main() {
   const newPassword = `pw-${randomBytes(9).toString('base64url')}`;
   const expectVisible = (locator, timeout = stepTimeoutMs) =>
     locator.waitFor({ state: 'visible', timeout });
-  const expectPath = (pattern) => page.waitForURL((url) => pattern.test(url.pathname + url.search));
+  const expectPath = (pattern) =>
+    page.waitForURL((url) => pattern.test(url.pathname + url.search));
 
   try {
     await step('the signed-out pages render', async () => {
@@ -173,7 +176,9 @@ async function main() {
         if (!mailDir) {
           throw new Error('the account needs confirming but MAIL_SINK_DIR is not set');
         }
-        const token = await waitForLinkToken(mailDir, email, 'confirm-email', { since: registeredAt });
+        const token = await waitForLinkToken(mailDir, email, 'confirm-email', {
+          since: registeredAt,
+        });
         // The mail links to FRONTEND_URL; open the same path on the stack under test.
         await page.goto(`/confirm-email/${token}`);
         await expectVisible(page.getByText('Your email address is confirmed.'));
@@ -254,8 +259,12 @@ async function main() {
         const problem = verify.getByRole('alert').filter({ hasText: /camera/i });
         await page.waitForFunction(
           () => {
-            const button = [...document.querySelectorAll('button')].find((b) => b.textContent === 'Take photo');
-            return (button && !button.disabled) || document.querySelector('.webcam [role="alert"]');
+            const button = [...document.querySelectorAll('button')].find(
+              (b) => b.textContent === 'Take photo',
+            );
+            return (
+              (button && !button.disabled) || document.querySelector('.webcam [role="alert"]')
+            );
           },
           null,
           { timeout: stepTimeoutMs },
@@ -344,7 +353,9 @@ watchdog.unref();
 
 main().then(
   () => {
-    console.log(`\ne2e: ${steps.length} steps passed against ${baseUrl}; screenshots in ${shotsDir}`);
+    console.log(
+      `\ne2e: ${steps.length} steps passed against ${baseUrl}; screenshots in ${shotsDir}`,
+    );
   },
   (error) => {
     console.error(`\n\ne2e FAILED: ${error.message}`);

@@ -14,8 +14,23 @@ describe('the API client', () => {
   it('refreshes an expired access token once and replays the request', async () => {
     startSession('old-token');
     mockApi(
-      { method: 'GET', path: '/auth/user/me', status: 401, body: { error: 'token_expired', detail: '' }, times: 1 },
-      { method: 'POST', path: '/auth/refresh', body: { access_token: 'new-token', refresh_token: 'r', token_type: 'bearer', expires_in: 900 } },
+      {
+        method: 'GET',
+        path: '/auth/user/me',
+        status: 401,
+        body: { error: 'token_expired', detail: '' },
+        times: 1,
+      },
+      {
+        method: 'POST',
+        path: '/auth/refresh',
+        body: {
+          access_token: 'new-token',
+          refresh_token: 'r',
+          token_type: 'bearer',
+          expires_in: 900,
+        },
+      },
       { method: 'GET', path: '/auth/user/me', body: profile },
     );
 
@@ -33,8 +48,18 @@ describe('the API client', () => {
   it('ends the session when the refresh cookie no longer works', async () => {
     startSession('old-token');
     mockApi(
-      { method: 'GET', path: '/auth/user/me', status: 401, body: { error: 'token_expired', detail: '' } },
-      { method: 'POST', path: '/auth/refresh', status: 401, body: { error: 'refresh_token_reused', detail: '' } },
+      {
+        method: 'GET',
+        path: '/auth/user/me',
+        status: 401,
+        body: { error: 'token_expired', detail: '' },
+      },
+      {
+        method: 'POST',
+        path: '/auth/refresh',
+        status: 401,
+        body: { error: 'refresh_token_reused', detail: '' },
+      },
     );
 
     await expect(send(api.GET('/auth/user/me'))).rejects.toMatchObject({ code: 'token_expired' });
@@ -45,8 +70,23 @@ describe('the API client', () => {
   it('shares one refresh between concurrent requests', async () => {
     startSession('old-token');
     mockApi(
-      { method: 'GET', path: '/face/enrolment', status: 401, body: { error: 'token_expired', detail: '' }, times: 2 },
-      { method: 'POST', path: '/auth/refresh', body: { access_token: 'new-token', refresh_token: 'r', token_type: 'bearer', expires_in: 900 } },
+      {
+        method: 'GET',
+        path: '/face/enrolment',
+        status: 401,
+        body: { error: 'token_expired', detail: '' },
+        times: 2,
+      },
+      {
+        method: 'POST',
+        path: '/auth/refresh',
+        body: {
+          access_token: 'new-token',
+          refresh_token: 'r',
+          token_type: 'bearer',
+          expires_in: 900,
+        },
+      },
       { method: 'GET', path: '/face/enrolment', body: { enrolled: false } },
     );
 

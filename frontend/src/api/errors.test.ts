@@ -70,8 +70,16 @@ describe('fieldErrorsOf', () => {
       status: 422,
       code: 'validation_error',
       fields: [
-        { loc: ['body', 'email'], msg: 'Value error, not a valid email address: x', type: 'value_error' },
-        { loc: ['body', 'new_password'], msg: 'String should have at least 8 characters', type: 'string_too_short' },
+        {
+          loc: ['body', 'email'],
+          msg: 'Value error, not a valid email address: x',
+          type: 'value_error',
+        },
+        {
+          loc: ['body', 'new_password'],
+          msg: 'String should have at least 8 characters',
+          type: 'string_too_short',
+        },
       ],
     });
 

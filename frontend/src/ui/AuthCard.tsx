@@ -21,7 +21,11 @@ export function AuthCard({ title, children, footer }: AuthCardProps) {
         <h1 id="page-title">{title}</h1>
         {children}
       </section>
-      {footer && <nav className="auth-links" aria-label="Other pages">{footer}</nav>}
+      {footer && (
+        <nav className="auth-links" aria-label="Other pages">
+          {footer}
+        </nav>
+      )}
     </main>
   );
 }

@@ -18,15 +18,17 @@ export function useLoad<T>(load: () => Promise<T>): Loaded<T> {
     let current = true;
     setLoading(true);
 
-    load().then(
-      (value) => {
-        if (current) {
-          setData(value);
-          setError(null);
-        }
-      },
-      (caught: unknown) => current && setError(caught),
-    ).finally(() => current && setLoading(false));
+    load()
+      .then(
+        (value) => {
+          if (current) {
+            setData(value);
+            setError(null);
+          }
+        },
+        (caught: unknown) => current && setError(caught),
+      )
+      .finally(() => current && setLoading(false));
 
     return () => {
       current = false;

@@ -33,7 +33,11 @@ describe('ConfirmEmailPage', () => {
   });
 
   it('explains an expired link and how to get a new one', async () => {
-    mockApi({ method: 'GET', path: /^\/auth\/confirm\/email\//, ...apiError(401, 'token_expired') });
+    mockApi({
+      method: 'GET',
+      path: /^\/auth\/confirm\/email\//,
+      ...apiError(401, 'token_expired'),
+    });
     renderAt(`/confirm-email/${token('expired')}`);
 
     const alert = await screen.findByText(/This link has expired/);
@@ -41,7 +45,11 @@ describe('ConfirmEmailPage', () => {
   });
 
   it('explains an invalid or used link', async () => {
-    mockApi({ method: 'GET', path: /^\/auth\/confirm\/email\//, ...apiError(401, 'invalid_token') });
+    mockApi({
+      method: 'GET',
+      path: /^\/auth\/confirm\/email\//,
+      ...apiError(401, 'invalid_token'),
+    });
     renderAt(`/confirm-email/${token('invalid')}`);
 
     expect(await screen.findByText(/This link is not valid/)).toBeInTheDocument();

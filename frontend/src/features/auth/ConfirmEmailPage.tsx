@@ -38,7 +38,8 @@ export function ConfirmEmailPage() {
     let current = true;
 
     confirmOnce(token).then(
-      (answer) => current && setState({ kind: 'confirmed', alreadyConfirmed: answer.already_confirmed }),
+      (answer) =>
+        current && setState({ kind: 'confirmed', alreadyConfirmed: answer.already_confirmed }),
       (error: unknown) => {
         if (!current) {
           return;
@@ -59,7 +60,11 @@ export function ConfirmEmailPage() {
 
   const shown: ConfirmState = wellFormed
     ? state
-    : { kind: 'link-failed', message: linkMessageFor(new ApiError({ status: 401, code: 'invalid_token' })), expired: false };
+    : {
+        kind: 'link-failed',
+        message: linkMessageFor(new ApiError({ status: 401, code: 'invalid_token' })),
+        expired: false,
+      };
 
   return (
     <AuthCard title="Confirm your email" footer={<Link to="/login">Go to sign in</Link>}>

@@ -5,7 +5,12 @@ import { endSession } from '../../api/session';
 import { apiError, callsTo, mockApi } from '../../test/fetchMock';
 import { renderAt } from '../../test/render';
 
-const tokens = { access_token: 'access', refresh_token: 'r', token_type: 'bearer', expires_in: 900 };
+const tokens = {
+  access_token: 'access',
+  refresh_token: 'r',
+  token_type: 'bearer',
+  expires_in: 900,
+};
 
 async function fillIn(email: string, password: string) {
   const user = userEvent.setup();
@@ -26,7 +31,9 @@ describe('LoginPage', () => {
     await user.click(screen.getByRole('button', { name: 'Sign in' }));
 
     expect(screen.getByLabelText('Email')).toHaveAttribute('aria-invalid', 'true');
-    expect(screen.getByLabelText('Email')).toHaveAccessibleDescription('Enter your email address.');
+    expect(screen.getByLabelText('Email')).toHaveAccessibleDescription(
+      'Enter your email address.',
+    );
     expect(screen.getByLabelText('Password')).toHaveAttribute('aria-invalid', 'true');
     expect(callsTo('POST', '/auth/login')).toHaveLength(0);
   });
@@ -36,7 +43,13 @@ describe('LoginPage', () => {
       method: 'POST',
       path: '/auth/login',
       ...apiError(422, 'validation_error', {
-        fields: [{ loc: ['body', 'password'], msg: 'String should have at most 128 characters', type: 'string_too_long' }],
+        fields: [
+          {
+            loc: ['body', 'password'],
+            msg: 'String should have at most 128 characters',
+            type: 'string_too_long',
+          },
+        ],
       }),
     });
     renderAt('/login');
@@ -44,7 +57,9 @@ describe('LoginPage', () => {
 
     await user.click(screen.getByRole('button', { name: 'Sign in' }));
 
-    expect(await screen.findByText('String should have at most 128 characters.')).toBeInTheDocument();
+    expect(
+      await screen.findByText('String should have at most 128 characters.'),
+    ).toBeInTheDocument();
     expect(screen.getByLabelText('Password')).toHaveAttribute('aria-invalid', 'true');
     expect(screen.getByText(/Some fields need attention/)).toBeInTheDocument();
   });
@@ -69,20 +84,20 @@ describe('LoginPage', () => {
 
   it('disables the button while signing in, then goes to the page asked for', async () => {
     let answer: (response: Response) => void = () => undefined;
-    mockApi(
-      {
-        method: 'POST',
-        path: '/auth/login',
-        respond: () => new Promise<Response>((resolve) => (answer = resolve)),
-      },
-    );
+    mockApi({
+      method: 'POST',
+      path: '/auth/login',
+      respond: () => new Promise<Response>((resolve) => (answer = resolve)),
+    });
     renderAt('/login?next=/somewhere-else');
     const user = await fillIn('ada@example.com', 'correct horse');
 
     await user.click(screen.getByRole('button', { name: 'Sign in' }));
 
     expect(screen.getByRole('button', { name: 'Signing in…' })).toBeDisabled();
-    answer(new Response(JSON.stringify(tokens), { headers: { 'Content-Type': 'application/json' } }));
+    answer(
+      new Response(JSON.stringify(tokens), { headers: { 'Content-Type': 'application/json' } }),
+    );
     await waitFor(() =>
       expect(screen.getByTestId('location')).toHaveTextContent('/somewhere-else'),
     );

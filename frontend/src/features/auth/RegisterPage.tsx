@@ -63,13 +63,13 @@ export function RegisterPage() {
         {registered &&
           (registered.confirmed ? (
             <>
-              Your account {registered.email} is ready. You can{' '}
-              <Link to="/login">sign in</Link> now.
+              Your account {registered.email} is ready. You can <Link to="/login">sign in</Link>{' '}
+              now.
             </>
           ) : (
             <>
-              Almost done: we sent a confirmation link to {registered.email}. Open it to
-              activate your account, then sign in.
+              Almost done: we sent a confirmation link to {registered.email}. Open it to activate
+              your account, then sign in.
             </>
           ))}
       </Notice>

@@ -26,7 +26,11 @@ describe('ResetPasswordPage', () => {
   });
 
   it('sends the new password and says what to do next', async () => {
-    mockApi({ method: 'PATCH', path: `/auth/reset/email_confirmed/${token}`, body: { detail: 'ok' } });
+    mockApi({
+      method: 'PATCH',
+      path: `/auth/reset/email_confirmed/${token}`,
+      body: { detail: 'ok' },
+    });
     renderAt(`/reset-password/${token}`);
 
     await choose('long enough 1', 'long enough 1');
@@ -37,12 +41,18 @@ describe('ResetPasswordPage', () => {
   });
 
   it('explains a used link', async () => {
-    mockApi({ method: 'PATCH', path: `/auth/reset/email_confirmed/${token}`, ...apiError(401, 'reset_token_used') });
+    mockApi({
+      method: 'PATCH',
+      path: `/auth/reset/email_confirmed/${token}`,
+      ...apiError(401, 'reset_token_used'),
+    });
     renderAt(`/reset-password/${token}`);
 
     await choose('long enough 1', 'long enough 1');
 
-    expect(await screen.findByRole('alert')).toHaveTextContent('This reset link was already used.');
+    expect(await screen.findByRole('alert')).toHaveTextContent(
+      'This reset link was already used.',
+    );
   });
 
   it('refuses a malformed link without showing the form', () => {

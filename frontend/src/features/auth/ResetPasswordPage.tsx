@@ -34,8 +34,8 @@ export function ResetPasswordPage() {
     return (
       <AuthCard title="Choose a new password" footer={askAgain}>
         <Notice tone="error">
-          This reset link is not valid: it may be incomplete. Open the link from the email
-          again, or ask for a new one.
+          This reset link is not valid: it may be incomplete. Open the link from the email again,
+          or ask for a new one.
         </Notice>
       </AuthCard>
     );

@@ -14,21 +14,38 @@ function eventStream() {
     response: new Response(body, { headers: { 'Content-Type': 'text/event-stream' } }),
     send(id: string, data: object) {
       const status = (data as { status: string }).status;
-      controller.enqueue(encoder.encode(`id: ${id}\nevent: ${status}\ndata: ${JSON.stringify(data)}\n\n`));
+      controller.enqueue(
+        encoder.encode(`id: ${id}\nevent: ${status}\ndata: ${JSON.stringify(data)}\n\n`),
+      );
     },
   };
 }
 
-const profile = { id: 'u1', email: 'ada@example.com', confirmed: true, created: '2025-01-02T10:00:00Z', face_enrolled: true };
+const profile = {
+  id: 'u1',
+  email: 'ada@example.com',
+  confirmed: true,
+  created: '2025-01-02T10:00:00Z',
+  face_enrolled: true,
+};
 
 function mockDashboard(stream: ReturnType<typeof eventStream>) {
   mockApi(
     { method: 'GET', path: '/auth/user/me', body: profile },
-    { method: 'GET', path: '/face/enrolment', body: { enrolled: true, model_version: 'dlib-v1', enrolled_at: '2025-01-02T10:00:00Z' } },
+    {
+      method: 'GET',
+      path: '/face/enrolment',
+      body: { enrolled: true, model_version: 'dlib-v1', enrolled_at: '2025-01-02T10:00:00Z' },
+    },
     { method: 'GET', path: '/face/verifications', body: { items: [] } },
     { method: 'POST', path: '/face/events/ticket', body: { ticket: 'ticket-1', expires_in: 60 } },
     { method: 'GET', path: '/face/events', respond: () => stream.response, times: 1 },
-    { method: 'POST', path: '/face/verify', status: 202, body: { job_id: 'job-1', status: 'accepted', purpose: 'verify' } },
+    {
+      method: 'POST',
+      path: '/face/verify',
+      status: 202,
+      body: { job_id: 'job-1', status: 'accepted', purpose: 'verify' },
+    },
   );
 }
 
@@ -58,16 +75,39 @@ describe('DashboardPage', () => {
     const job = await screen.findByRole('listitem', { name: 'Verification of me.jpg' });
     expect(within(job).getByText('Received')).toHaveAttribute('aria-current', 'step');
 
-    const event = { job_id: 'job-1', user_id: 'u1', purpose: 'verify', reason: null, detail: null };
+    const event = {
+      job_id: 'job-1',
+      user_id: 'u1',
+      purpose: 'verify',
+      reason: null,
+      detail: null,
+    };
     stream.send('1-0', { ...event, status: 'running' });
     expect(await within(job).findByText('Checking')).toHaveAttribute('aria-current', 'step');
 
     mockApi({
       method: 'GET',
       path: '/face/verifications',
-      body: { items: [{ job_id: 'job-1', distance: 0.312, threshold: 0.6, verified: true, model_version: 'dlib-v1', created_at: '2025-01-02T10:05:00Z' }] },
+      body: {
+        items: [
+          {
+            job_id: 'job-1',
+            distance: 0.312,
+            threshold: 0.6,
+            verified: true,
+            model_version: 'dlib-v1',
+            created_at: '2025-01-02T10:05:00Z',
+          },
+        ],
+      },
     });
-    stream.send('2-0', { ...event, status: 'done', verified: true, distance: 0.312, threshold: 0.6 });
+    stream.send('2-0', {
+      ...event,
+      status: 'done',
+      verified: true,
+      distance: 0.312,
+      threshold: 0.6,
+    });
 
     expect(await within(job).findByText('Verified')).toBeInTheDocument();
     expect(job).toHaveTextContent('Distance 0.312 ≤ threshold 0.600');
@@ -82,7 +122,14 @@ describe('DashboardPage', () => {
     renderAt('/dashboard');
     expect(await screen.findByText('Live updates on')).toBeInTheDocument();
 
-    stream.send('3-0', { job_id: 'job-9', user_id: 'u1', purpose: 'enroll', status: 'failed', reason: 'multiple_faces', detail: 'x' });
+    stream.send('3-0', {
+      job_id: 'job-9',
+      user_id: 'u1',
+      purpose: 'enroll',
+      status: 'failed',
+      reason: 'multiple_faces',
+      detail: 'x',
+    });
 
     const job = await screen.findByRole('listitem', { name: 'Enrolment' });
     expect(job).toHaveTextContent('This photo shows more than one face');

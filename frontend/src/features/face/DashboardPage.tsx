@@ -33,7 +33,9 @@ export function DashboardPage() {
   const [announcement, setAnnouncement] = useState('');
   const [signingOut, setSigningOut] = useState(false);
   const jobsRef = useRef<FaceJob[]>(jobs);
-  jobsRef.current = jobs;
+  useEffect(() => {
+    jobsRef.current = jobs;
+  }, [jobs]);
 
   useEffect(() => {
     document.title = 'Dashboard · Effi Core';

@@ -73,7 +73,9 @@ export function EnrolmentStatus({ enrolment, onDeleted }: EnrolmentStatusProps) 
           </div>
         </div>
       )}
-      <Notice tone="success">{deleted && !current?.enrolled && 'Your enrolled face was deleted.'}</Notice>
+      <Notice tone="success">
+        {deleted && !current?.enrolled && 'Your enrolled face was deleted.'}
+      </Notice>
       <Notice tone="error">{error !== null && messageFor(error)}</Notice>
     </div>
   );

@@ -35,7 +35,9 @@ export function jobOutcome(job: FaceJob): string | null {
   if (job.purpose === 'enroll') {
     return 'Your face is enrolled.';
   }
-  return job.verified ? 'Verified: this is the enrolled face.' : 'Not verified: this does not match the enrolled face.';
+  return job.verified
+    ? 'Verified: this is the enrolled face.'
+    : 'Not verified: this does not match the enrolled face.';
 }
 
 function JobResult({ job }: { job: FaceJob }) {
@@ -57,10 +59,13 @@ function JobResult({ job }: { job: FaceJob }) {
     );
   }
 
-  const comparison =
-    job.distance !== null && job.threshold !== null
-      ? `Distance ${formatDistance(job.distance)} ${job.distance <= job.threshold ? '≤' : '>'} threshold ${formatDistance(job.threshold)} (lower means more alike).`
-      : null;
+  let comparison: string | null = null;
+  if (job.distance !== null && job.threshold !== null) {
+    const relation = job.distance <= job.threshold ? '≤' : '>';
+    comparison =
+      `Distance ${formatDistance(job.distance)} ${relation} threshold` +
+      ` ${formatDistance(job.threshold)} (lower means more alike).`;
+  }
   return (
     <p className={`job-result ${job.verified ? 'ok' : 'failed'}`}>
       <strong>{job.verified ? 'Verified' : 'Not verified'}</strong> {comparison}

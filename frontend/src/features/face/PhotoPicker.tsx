@@ -30,7 +30,13 @@ function photoProblem(photo: File): string | null {
 }
 
 /** Choose a photo from a file or the webcam, preview it, and send it. */
-export function PhotoPicker({ label, submitLabel, pendingLabel, disabled, onSubmit }: PhotoPickerProps) {
+export function PhotoPicker({
+  label,
+  submitLabel,
+  pendingLabel,
+  disabled,
+  onSubmit,
+}: PhotoPickerProps) {
   const inputId = useId();
   const [photo, setPhoto] = useState<File | null>(null);
   const [preview, setPreview] = useState<string | null>(null);
@@ -96,7 +102,14 @@ export function PhotoPicker({ label, submitLabel, pendingLabel, disabled, onSubm
           fallback={(reset) => (
             <div className="notice notice-error" role="alert">
               The camera stopped working. Choose a photo file instead.{' '}
-              <button type="button" className="link" onClick={() => { reset(); setCameraOpen(false); }}>
+              <button
+                type="button"
+                className="link"
+                onClick={() => {
+                  reset();
+                  setCameraOpen(false);
+                }}
+              >
                 Close camera
               </button>
             </div>
@@ -111,7 +124,12 @@ export function PhotoPicker({ label, submitLabel, pendingLabel, disabled, onSubm
           />
         </ErrorBoundary>
       ) : (
-        <button type="button" className="secondary" disabled={disabled} onClick={() => setCameraOpen(true)}>
+        <button
+          type="button"
+          className="secondary"
+          disabled={disabled}
+          onClick={() => setCameraOpen(true)}
+        >
           Use the webcam
         </button>
       )}

@@ -5,18 +5,25 @@ interface WebcamCaptureProps {
   onClose: () => void;
 }
 
-type CameraState = { kind: 'starting' } | { kind: 'live' } | { kind: 'unavailable'; message: string };
+type CameraState =
+  { kind: 'starting' } | { kind: 'live' } | { kind: 'unavailable'; message: string };
 
 function cameraProblem(error: unknown): string {
   const name = error instanceof DOMException ? error.name : '';
   if (name === 'NotAllowedError' || name === 'SecurityError') {
-    return 'Camera access was refused. Allow the camera in your browser settings, or choose a photo file instead.';
+    return (
+      'Camera access was refused. Allow the camera in your browser settings,' +
+      ' or choose a photo file instead.'
+    );
   }
   if (name === 'NotFoundError' || name === 'OverconstrainedError') {
     return 'No camera was found on this device. Choose a photo file instead.';
   }
   if (name === 'NotReadableError') {
-    return 'The camera is busy in another application. Close it there, or choose a photo file instead.';
+    return (
+      'The camera is busy in another application. Close it there,' +
+      ' or choose a photo file instead.'
+    );
   }
   return 'The camera could not be started. Choose a photo file instead.';
 }
@@ -50,7 +57,10 @@ export function WebcamCapture({ onCapture, onClose }: WebcamCaptureProps) {
         video.current.srcObject = opened;
         setState({ kind: 'live' });
       })
-      .catch((error: unknown) => current && setState({ kind: 'unavailable', message: cameraProblem(error) }));
+      .catch(
+        (error: unknown) =>
+          current && setState({ kind: 'unavailable', message: cameraProblem(error) }),
+      );
 
     return () => {
       current = false;

@@ -22,7 +22,10 @@ describe('followJobEvents', () => {
   it('reconnects with a fresh ticket and the last event id', async () => {
     const tickets = ['t1', 't2'];
     const requests: { url: string; lastEventId: string | null }[] = [];
-    const bodies = [`id: 5-0\nevent: running\ndata: ${running}\n\n`, `id: 6-0\nevent: done\ndata: ${done}\n\n`];
+    const bodies = [
+      `id: 5-0\nevent: running\ndata: ${running}\n\n`,
+      `id: 6-0\nevent: done\ndata: ${done}\n\n`,
+    ];
     const updates: JobUpdate[] = [];
     const states: StreamState[] = [];
 
@@ -44,7 +47,10 @@ describe('followJobEvents', () => {
     stop();
 
     expect(updates.map((update) => update.status)).toEqual(['running', 'done']);
-    expect(requests[0]).toEqual({ url: expect.stringContaining('/face/events?ticket=t1'), lastEventId: null });
+    expect(requests[0]).toEqual({
+      url: expect.stringContaining('/face/events?ticket=t1'),
+      lastEventId: null,
+    });
     expect(requests[1]).toEqual({ url: expect.stringContaining('ticket=t2'), lastEventId: '5-0' });
     expect(states).toContain('reconnecting');
   });

@@ -10,7 +10,10 @@ const submitted = {
 };
 
 function update(status: JobUpdate['status'], extra: Partial<JobUpdate> = {}) {
-  return { type: 'updated' as const, update: { job_id: 'job-1', purpose: 'verify' as const, status, ...extra } };
+  return {
+    type: 'updated' as const,
+    update: { job_id: 'job-1', purpose: 'verify' as const, status, ...extra },
+  };
 }
 
 describe('jobsReducer', () => {
@@ -21,7 +24,14 @@ describe('jobsReducer', () => {
     jobs = jobsReducer(jobs, update('done', { verified: true, distance: 0.31, threshold: 0.6 }));
 
     expect(jobs).toEqual([
-      expect.objectContaining({ id: 'job-1', status: 'done', source: 'me.jpg', verified: true, distance: 0.31, threshold: 0.6 }),
+      expect.objectContaining({
+        id: 'job-1',
+        status: 'done',
+        source: 'me.jpg',
+        verified: true,
+        distance: 0.31,
+        threshold: 0.6,
+      }),
     ]);
   });
 
@@ -52,7 +62,9 @@ describe('jobsReducer', () => {
 
 describe('parseJobUpdate', () => {
   it('reads job updates and ignores anything else', () => {
-    expect(parseJobUpdate('{"job_id":"j","purpose":"enroll","status":"done"}')).toMatchObject({ job_id: 'j' });
+    expect(parseJobUpdate('{"job_id":"j","purpose":"enroll","status":"done"}')).toMatchObject({
+      job_id: 'j',
+    });
     expect(parseJobUpdate('ping')).toBeNull();
     expect(parseJobUpdate('{"job_id":"j","purpose":"enroll","status":"exploded"}')).toBeNull();
   });
@@ -64,6 +76,8 @@ describe('SseParser', () => {
 
     expect(parser.feed(': ping\n\nid: 1-0\nevent: running\ndata: {"a"')).toEqual([]);
     expect(parser.feed(':1}\n\n')).toEqual([{ id: '1-0', event: 'running', data: '{"a":1}' }]);
-    expect(parser.feed('data: x\r\ndata: y\r\n\r\n')).toEqual([{ id: '1-0', event: 'message', data: 'x\ny' }]);
+    expect(parser.feed('data: x\r\ndata: y\r\n\r\n')).toEqual([
+      { id: '1-0', event: 'message', data: 'x\ny' },
+    ]);
   });
 });

@@ -75,7 +75,12 @@ function applyUpdate(job: FaceJob, update: JobUpdate): FaceJob {
   };
 }
 
-function upsert(jobs: JobsState, id: string, purpose: FacePurpose, change: (job: FaceJob) => FaceJob) {
+function upsert(
+  jobs: JobsState,
+  id: string,
+  purpose: FacePurpose,
+  change: (job: FaceJob) => FaceJob,
+) {
   const index = jobs.findIndex((job) => job.id === id);
   if (index === -1) {
     return [change(emptyJob(id, purpose)), ...jobs].slice(0, MAX_JOBS_SHOWN);

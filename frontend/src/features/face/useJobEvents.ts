@@ -8,7 +8,9 @@ import type { JobUpdate } from './jobs';
 export function useJobEvents(onUpdate: (update: JobUpdate) => void, onOpen: () => void) {
   const [state, setState] = useState<StreamState>('connecting');
   const handlers = useRef({ onUpdate, onOpen });
-  handlers.current = { onUpdate, onOpen };
+  useEffect(() => {
+    handlers.current = { onUpdate, onOpen };
+  });
 
   useEffect(
     () =>
