@@ -125,8 +125,12 @@ def embed_all(
 ) -> dict[str, dict[str, Any]]:
     """Embed every image once, in ``workers`` single-threaded processes, with a file cache."""
     key_source = json.dumps(
-        {"options": options, "weights": sha256_of(DEFAULT_METADATA.with_suffix(".pt")),
-         "code": _code_fingerprint(), "images": len(paths)},
+        {
+            "options": options,
+            "weights": sha256_of(DEFAULT_METADATA.with_suffix(".pt")),
+            "code": _code_fingerprint(),
+            "images": len(paths),
+        },
         sort_keys=True,
     )
     key = hashlib.sha256(key_source.encode()).hexdigest()[:16]
@@ -278,8 +282,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--detect-max-side", type=int, default=320)
     parser.add_argument("--detector-threshold", type=float, default=0.8)
-    parser.add_argument("--calibrate", choices=VARIANTS, default=None,
-                        help="write this variant and its LFW threshold into the weights metadata")
+    parser.add_argument(
+        "--calibrate",
+        choices=VARIANTS,
+        default=None,
+        help="write this variant and its LFW threshold into the weights metadata",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS_PATH)
     args = parser.parse_args()
 
@@ -310,9 +318,9 @@ def main() -> None:
         "variants": {},
     }
     for variant in VARIANTS:
-        distances = np.array([
-            pair_distance(embedded[p.first], embedded[p.second], variant) for p in pairs
-        ])
+        distances = np.array(
+            [pair_distance(embedded[p.first], embedded[p.second], variant) for p in pairs]
+        )
         report["variants"][variant] = evaluate(distances, same, folds)
         summary = report["variants"][variant]
         print(
@@ -332,8 +340,12 @@ def main() -> None:
 
 
 def pair_distance(first: dict[str, Any], second: dict[str, Any], variant: str) -> float:
-    if "raw" not in first or "raw" not in second or np.isnan(first["raw"]).any() \
-            or np.isnan(second["raw"]).any():
+    if (
+        "raw" not in first
+        or "raw" not in second
+        or np.isnan(first["raw"]).any()
+        or np.isnan(second["raw"]).any()
+    ):
         return float("inf")
 
     a = variant_vectors(first["raw"], first["flip"], variant)
@@ -373,8 +385,10 @@ def calibrate(variant: str, report: dict[str, Any]) -> None:
         "pipeline": report["pipeline"],
     }
     DEFAULT_METADATA.write_text(json.dumps(metadata, indent=2) + "\n")
-    print(f"calibrated {DEFAULT_METADATA.relative_to(REPO_ROOT)}: {variant}, "
-          f"threshold {metadata['metric']['threshold']}")
+    print(
+        f"calibrated {DEFAULT_METADATA.relative_to(REPO_ROOT)}: {variant}, "
+        f"threshold {metadata['metric']['threshold']}"
+    )
 
 
 if __name__ == "__main__":

@@ -137,10 +137,13 @@ def read_layer_details(reader: DlibReader) -> LayerRecord:
         weight_count = int(np.prod(filter_shape))
         return LayerRecord(
             "con",
-            {"filters": filters, "kernel": (rows, cols), "stride": (stride_y, stride_x),
-             "padding": (pad_y, pad_x)},
-            {"weight": params[:weight_count].reshape(filter_shape),
-             "bias": params[weight_count:]},
+            {
+                "filters": filters,
+                "kernel": (rows, cols),
+                "stride": (stride_y, stride_x),
+                "padding": (pad_y, pad_x),
+            },
+            {"weight": params[:weight_count].reshape(filter_shape), "bias": params[weight_count:]},
         )
 
     if kind == "affine_":
@@ -171,7 +174,8 @@ def read_layer_details(reader: DlibReader) -> LayerRecord:
             reader.real()
         weight = params.reshape(-1)[: inputs * outputs].reshape(inputs, outputs)
         return LayerRecord(
-            "fc", {"outputs": outputs, "inputs": inputs, "has_bias": bias_mode == 0},
+            "fc",
+            {"outputs": outputs, "inputs": inputs, "has_bias": bias_mode == 0},
             {"weight": weight},
         )
 
@@ -306,8 +310,9 @@ def verify_against_dlib(
     import dlib
     from PIL import Image
 
-    landmarks_path = package_file(MODELS_PACKAGE, "face_recognition_models/models/"
-                                  "shape_predictor_5_face_landmarks.dat")
+    landmarks_path = package_file(
+        MODELS_PACKAGE, "face_recognition_models/models/shape_predictor_5_face_landmarks.dat"
+    )
     detector = dlib.get_frontal_face_detector()
     predictor = dlib.shape_predictor(str(landmarks_path))
     reference = dlib.face_recognition_model_v1(str(dat_path))
@@ -333,8 +338,12 @@ def verify_against_dlib(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out-dir", type=Path, default=WEIGHTS_DIR)
-    parser.add_argument("--lfw-dir", type=Path, default=REPO_ROOT.parent / "shared/data/lfw",
-                        help="LFW root used to check the module against dlib (skipped if absent)")
+    parser.add_argument(
+        "--lfw-dir",
+        type=Path,
+        default=REPO_ROOT.parent / "shared/data/lfw",
+        help="LFW root used to check the module against dlib (skipped if absent)",
+    )
     parser.add_argument("--verify-count", type=int, default=16)
     args = parser.parse_args()
 
@@ -363,8 +372,13 @@ def main() -> None:
     metadata_path = args.out_dir / METADATA_NAME
     previous = json.loads(metadata_path.read_text()) if metadata_path.exists() else {}
     metadata = build_metadata(
-        input_settings, state_path, dat_path, landmarks_path, retinaface_path,
-        retinaface_source, max_difference,
+        input_settings,
+        state_path,
+        dat_path,
+        landmarks_path,
+        retinaface_path,
+        retinaface_source,
+        max_difference,
     )
     if previous.get("sha256") == metadata["sha256"] and "calibration" in previous:
         metadata["metric"] = previous["metric"]
@@ -427,7 +441,7 @@ def build_metadata(
                 "package": RETINAFACE_PACKAGE,
                 "version": retinaface_version,
                 "copied_from": f"{retinaface_source.parent.name}/{retinaface_source.name}"
-                               " (WEIGHTS bytes)",
+                " (WEIGHTS bytes)",
                 "file": retinaface_path.name,
                 "sha256": sha256_of(retinaface_path),
                 "licence": "MIT",

@@ -37,11 +37,13 @@ def main() -> None:
     entries = []
     for relative in PHOTOS:
         result = pipeline.embed((lfw_dir / "images" / relative).read_bytes())
-        entries.append({
-            "lfw_path": relative,
-            "box": [result.box.left, result.box.top, result.box.right, result.box.bottom],
-            "vector": [round(float(v), 7) for v in result.vector],
-        })
+        entries.append(
+            {
+                "lfw_path": relative,
+                "box": [result.box.left, result.box.top, result.box.right, result.box.bottom],
+                "vector": [round(float(v), 7) for v in result.vector],
+            }
+        )
 
     card = pipeline.card
     reference = {

@@ -82,9 +82,7 @@ def test_small_face_in_a_big_canvas(pipeline: FacePipeline, load_photo: LoadPhot
     assert "move closer" in caught.value.detail
 
 
-def test_two_comparable_faces_side_by_side(
-    pipeline: FacePipeline, load_photo: LoadPhoto
-) -> None:
+def test_two_comparable_faces_side_by_side(pipeline: FacePipeline, load_photo: LoadPhoto) -> None:
     canvas = Image.new("RGB", (500, 250))
     canvas.paste(load_photo(ORIGINAL), (0, 0))
     canvas.paste(load_photo("George_W_Bush/George_W_Bush_0001.jpg"), (250, 0))
@@ -139,8 +137,8 @@ def png_header_only(width: int, height: int) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 64)
 
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(
-        b"IEND", b""
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
     )
 
 

@@ -83,9 +83,12 @@ def test_flip_average_override_takes_its_own_threshold() -> None:
     other = FacePipeline(flip_average=not default.flip_average)
 
     assert other.card.flip_average is not default.flip_average
-    assert other.threshold == other.card.variant_thresholds[
-        variant_name(default.l2_normalised, not default.flip_average)
-    ]
+    assert (
+        other.threshold
+        == other.card.variant_thresholds[
+            variant_name(default.l2_normalised, not default.flip_average)
+        ]
+    )
 
 
 def test_flip_average_without_calibration_raises(weights_copy: Path) -> None:

@@ -63,8 +63,7 @@ export function RegisterPage() {
         {registered &&
           (registered.confirmed ? (
             <>
-              Your account {registered.email} is ready. You can <Link to="/login">sign in</Link>{' '}
-              now.
+              Your account {registered.email} is ready. <Link to="/login">Sign in</Link> now.
             </>
           ) : (
             <>
