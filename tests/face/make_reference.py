@@ -53,8 +53,21 @@ def main() -> None:
         "tolerance": 1e-4,
         "photos": entries,
     }
-    REFERENCE_PATH.write_text(json.dumps(reference, indent=1) + "\n")
+    REFERENCE_PATH.write_text(compact_json(reference))
     print(f"wrote {REFERENCE_PATH.relative_to(REPO_ROOT)} ({len(entries)} photos)")
+
+
+def compact_json(reference: dict[str, object]) -> str:
+    """Pretty at the top level, one line per photo: easy to read in a diff."""
+    photos = reference["photos"]
+    assert isinstance(photos, list)
+    header = {key: value for key, value in reference.items() if key != "photos"}
+    lines = [json.dumps(header, indent=1)[:-2] + ","]
+    lines.append(' "photos": [')
+    lines.append(",\n".join("  " + json.dumps(photo) for photo in photos))
+    lines.append(" ]\n}\n")
+
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -148,6 +148,12 @@ class FacePipeline:
 
     def embed_rgb(self, rgb: np.ndarray) -> FaceEmbedding:
         """Embed the subject's face in an upright ``H x W x 3`` uint8 RGB array."""
+        if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise ValueError(
+                f"expected an H x W x 3 uint8 RGB array, got {rgb.dtype} {rgb.shape}: "
+                "decode photos with workers.face.images.decode_rgb"
+            )
+        rgb = np.ascontiguousarray(rgb)
         face, faces_detected = self.locate(rgb)
         chip = self.aligner.chip(rgb, face)
         vector = self.embed_chips(chip[None])[0]
