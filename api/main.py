@@ -9,7 +9,7 @@ import structlog
 from fastapi import FastAPI
 
 from api.core.database import get_sessionmaker
-from api.core.errors import install_error_handlers
+from api.core.errors import VALIDATION_ERROR_RESPONSE, install_error_handlers
 from api.core.logging import configure_logging
 from api.core.middleware import RequestContextMiddleware
 from api.core.redis import get_redis
@@ -50,8 +50,9 @@ def create_app() -> FastAPI:
     from api.accounts.routes import router as accounts_router
     from api.face.routes import router as face_router
 
-    app.include_router(accounts_router)
-    app.include_router(face_router)
+    # Documents the `validation_error` body the handler renders instead of FastAPI's default.
+    app.include_router(accounts_router, responses=VALIDATION_ERROR_RESPONSE)
+    app.include_router(face_router, responses=VALIDATION_ERROR_RESPONSE)
 
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, str]:

@@ -50,6 +50,14 @@ def error_responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any
     }
 
 
+VALIDATION_ERROR_RESPONSE: dict[int | str, dict[str, Any]] = {
+    422: {
+        "model": ErrorBody,
+        "description": "`validation_error`: some fields are invalid; `fields` says which.",
+    }
+}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
