@@ -442,11 +442,6 @@ export interface components {
              */
             expires_in: number;
         };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
-        };
         /**
          * JobAccepted
          * @description A job queued for the workers; follow it at `Location` or on `GET /face/events`.
@@ -588,19 +583,6 @@ export interface components {
             created: string;
             /** Face Enrolled */
             face_enrolled: boolean;
-        };
-        /** ValidationError */
-        ValidationError: {
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
-            /** Input */
-            input?: unknown;
-            /** Context */
-            ctx?: Record<string, never>;
         };
         /** VerificationList */
         VerificationList: {
@@ -845,6 +827,15 @@ export interface operations {
             };
             /** @description `not_authenticated`: No credentials were sent; send `Authorization: Bearer <access token>`.; `invalid_token`: The token is invalid for this endpoint; log in again or ask for a new link.; `token_expired`: The token has expired; refresh it, log in again or ask for a new link.; `token_revoked`: The token was revoked (logout or password change); log in again. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `validation_error`: some fields are invalid; `fields` says which. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1158,13 +1149,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `validation_error`: some fields are invalid; `fields` says which. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1292,6 +1283,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `validation_error`: some fields are invalid; `fields` says which. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     read_enrolment_face_enrolment_get: {
@@ -1314,6 +1314,15 @@ export interface operations {
             };
             /** @description `not_authenticated`: No credentials were sent; send `Authorization: Bearer <access token>`.; `invalid_token`: The token is invalid for this endpoint; log in again or ask for a new link.; `token_expired`: The token has expired; refresh it, log in again or ask for a new link.; `token_revoked`: The token was revoked (logout or password change); log in again. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `validation_error`: some fields are invalid; `fields` says which. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1357,6 +1366,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `validation_error`: some fields are invalid; `fields` says which. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     list_verifications_face_verifications_get: {
@@ -1389,13 +1407,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `validation_error`: some fields are invalid; `fields` says which. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1451,6 +1469,15 @@ export interface operations {
             };
             /** @description `image_dimensions_invalid`: The image is too small or too large; send a photo whose width and height are between 32 and 12000 px.; `image_corrupt`: The image is truncated or damaged and cannot be decoded; take a new photo. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `rate_limited`: Too many attempts; wait for the number of seconds in Retry-After, then retry. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1520,6 +1547,15 @@ export interface operations {
             };
             /** @description `image_dimensions_invalid`: The image is too small or too large; send a photo whose width and height are between 32 and 12000 px.; `image_corrupt`: The image is truncated or damaged and cannot be decoded; take a new photo. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `rate_limited`: Too many attempts; wait for the number of seconds in Retry-After, then retry. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
