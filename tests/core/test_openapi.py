@@ -1,5 +1,8 @@
 """The published schema documents the error body every endpoint really renders."""
 
+import json
+
+from api.core.settings import PROJECT_ROOT
 from api.main import app
 
 
@@ -14,3 +17,11 @@ def test_validation_errors_documented_with_the_rendered_body():
             ref = unprocessable["content"]["application/json"]["schema"]["$ref"]
             assert ref.endswith("/ErrorBody"), f"{method.upper()} {path} documents {ref}"
     assert "HTTPValidationError" not in schema["components"]["schemas"]
+
+
+def test_browser_client_generated_from_the_current_schema():
+    """The frontend's typed client is generated from `frontend/openapi.json`; it must be the
+    schema the API serves. Regenerate with `npm run export:api && npm run gen:api`."""
+    committed = json.loads((PROJECT_ROOT / "frontend" / "openapi.json").read_text())
+
+    assert committed == json.loads(json.dumps(app.openapi()))
