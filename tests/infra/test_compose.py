@@ -16,6 +16,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -150,7 +151,8 @@ def test_docker_compose_refuses_a_missing_secret_key() -> None:
 
 
 def test_compose_file_matches_the_compose_specification() -> None:
-    tool = shutil.which("check-jsonschema")
+    beside_python = Path(sys.executable).parent / "check-jsonschema"
+    tool = str(beside_python) if beside_python.exists() else shutil.which("check-jsonschema")
     if tool is None:
         pytest.skip("check-jsonschema is not installed: pip install check-jsonschema")
     result = subprocess.run(
