@@ -34,6 +34,8 @@ class Event(BaseModel):
     id: UUID = Field(default_factory=uuid4)
     version: int = 1
     occurred_at: datetime = Field(default_factory=_now)
+    # The dotted event name; each event narrows it to its own Literal, the discriminator.
+    name: str
 
     def to_stream(self) -> dict[str, str]:
         """Fields of the Redis Streams entry: the event name and its JSON body."""

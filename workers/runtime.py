@@ -34,6 +34,7 @@ from faststream.redis.message import bDATA_KEY
 from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from redis.typing import EncodableT, FieldT
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -123,7 +124,7 @@ async def park_entry(
     deliveries: int,
 ) -> str:
     """Copy an entry to the dead-letter stream and ack it, in one MULTI; returns the copy's id."""
-    record = {
+    record: dict[FieldT, EncodableT] = {
         "stream": stream,
         "group": group,
         "entry_id": entry_id,

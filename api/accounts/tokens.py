@@ -126,7 +126,7 @@ def decode_token(token: str, kind: TokenKind) -> dict[str, Any]:
 
     settings = get_settings()
     try:
-        claims = jwt.decode(
+        claims: dict[str, Any] = jwt.decode(
             token,
             _verifying_key(settings),
             algorithms=[settings.jwt_algorithm],

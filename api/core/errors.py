@@ -3,6 +3,7 @@
 The JSON body is always `{"error": <code>, "detail": <sentence saying what to do next>}`.
 """
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
@@ -30,7 +31,11 @@ class DomainError(Exception):
 
 
 def error_response(
-    status_code: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+    status_code: int,
+    code: str,
+    detail: str,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
 ) -> JSONResponse:
     body = ErrorBody(error=code, detail=detail, **extra).model_dump(exclude_none=True)
     return JSONResponse(status_code=status_code, content=body, headers=headers)

@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.core.redis import stream_fields
 from api.events.models import OutboxEvent
 from contracts.events import Event
 
@@ -40,7 +41,7 @@ async def publish_committed(
     for event in events:
         try:
             entry_id = await redis.xadd(
-                event.stream, event.to_stream(), maxlen=STREAM_MAX_LENGTH, approximate=True
+                event.stream, stream_fields(event), maxlen=STREAM_MAX_LENGTH, approximate=True
             )
         except RedisError as exc:
             log.warning("outbox.publish.deferred", event_id=str(event.id), error=str(exc))

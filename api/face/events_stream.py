@@ -7,9 +7,9 @@ holds; without it, only entries added after it connected.
 """
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, cast
 from uuid import UUID
 
 import structlog
@@ -64,7 +64,8 @@ async def newest_entry_id(redis: Redis, user_id: UUID) -> str:
     """
     newest = await redis.xrevrange(job_updates_stream(str(user_id)), count=1)
 
-    return _text(newest[0][0]) if newest else "0-0"
+    # An entry XREVRANGE returns always has an id; redis-py's entry type also allows None.
+    return _text(cast("str | bytes", newest[0][0])) if newest else "0-0"
 
 
 async def job_update_events(
@@ -81,7 +82,12 @@ async def job_update_events(
 
     try:
         while True:
-            batches = await redis.xread({stream: last_id}, count=_READ_BATCH, block=block_ms)
+            # The client speaks RESP2 (redis-py's default), whose XREAD reply is the
+            # `list[list[Any]]` of [stream, entries] pairs in redis-py's reply union.
+            batches = cast(
+                "list[list[Any]] | None",
+                await redis.xread({stream: last_id}, count=_READ_BATCH, block=block_ms),
+            )
             for _, entries in batches or ():
                 for entry_id, fields in entries:
                     last_id = _text(entry_id)
@@ -94,7 +100,9 @@ async def job_update_events(
         log.info("face.events.stream.closed", user_id=str(user_id), last_id=last_id)
 
 
-def _to_sse(entry_id: str, fields: dict) -> ServerSentEvent | None:
+def _to_sse(
+    entry_id: str, fields: Mapping[str | bytes, str | bytes]
+) -> ServerSentEvent | None:
     body = fields.get("body") or fields.get(b"body")
     try:
         update = FaceJobUpdated.model_validate_json(body or "")

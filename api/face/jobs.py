@@ -15,6 +15,7 @@ import structlog
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.core.redis import stream_fields
 from api.face.models import FaceJob, FaceVerification
 from contracts.events import FaceJobUpdated, JobStatus
 from contracts.streams import job_updates_stream
@@ -74,7 +75,7 @@ async def publish_job_update(redis: Redis, update: FaceJobUpdated) -> str:
 
     async with redis.pipeline(transaction=True) as pipe:
         pipe.xadd(
-            stream, update.to_stream(), maxlen=JOB_UPDATES_MAX_LENGTH, approximate=True
+            stream, stream_fields(update), maxlen=JOB_UPDATES_MAX_LENGTH, approximate=True
         )
         pipe.expire(stream, JOB_UPDATES_TTL_S)
         entry_id, _ = await pipe.execute()

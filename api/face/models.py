@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.core.database import Base
+from contracts.events import FacePurpose, JobStatus
 
 
 class FaceUpload(Base):
@@ -50,8 +51,8 @@ class FaceJob(Base):
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
     user_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    purpose: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default="accepted")
+    purpose: Mapped[FacePurpose] = mapped_column(String(16))
+    status: Mapped[JobStatus] = mapped_column(String(16), default="accepted")
     reason: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(Text)
     # Indexed: deleting a processed upload sets this to NULL, which must not scan the table.

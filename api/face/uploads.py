@@ -7,8 +7,9 @@ full trial decode so that a truncated or corrupt photo never reaches a worker.
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from io import BytesIO
+from typing import Any
 
 import structlog
 from fastapi import Request, Response, UploadFile
@@ -68,7 +69,7 @@ class UploadLimitedRoute(APIRoute):
     one (chunked) is cut off as soon as it passes the limit, instead of being spooled.
     """
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
 
         async def handle_within_limit(request: Request) -> Response:

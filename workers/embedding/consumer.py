@@ -39,7 +39,8 @@ FACE_NOT_ENROLLED: Final = "face_not_enrolled"
 
 
 class Embedding(Protocol):
-    vector: np.ndarray
+    @property
+    def vector(self) -> np.ndarray: ...
 
 
 class Embedder(Protocol):
@@ -130,6 +131,7 @@ class FaceEmbeddings:
                 await session.commit()
                 return "skipped"
 
+            update: FaceJobUpdated | None
             if isinstance(result, Rejection):
                 update = await self._reject(session, job, result)
             elif event.purpose == "enroll":

@@ -169,8 +169,9 @@ def _decode_boxes(deltas: np.ndarray, priors: np.ndarray) -> np.ndarray:
 
 def _decode_landmarks(deltas: np.ndarray, priors: np.ndarray) -> np.ndarray:
     offsets = deltas.reshape(-1, 5, 2) * CENTRE_VARIANCE * priors[:, None, 2:]
+    landmarks: np.ndarray = priors[:, None, :2] + offsets
 
-    return priors[:, None, :2] + offsets
+    return landmarks
 
 
 def _non_maximum_suppression(corners: np.ndarray, scores: np.ndarray, iou: float) -> list[int]:

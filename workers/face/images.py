@@ -45,7 +45,7 @@ def decode_rgb(
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            image = Image.open(io.BytesIO(image_bytes))
+            image: Image.Image = Image.open(io.BytesIO(image_bytes))
             _refuse_absurd_size(image, max_pixels, max_side)
             _decode_reduced_if_huge(image)
             image.load()

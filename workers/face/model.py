@@ -110,8 +110,9 @@ class DlibResNet(nn.Module):
         x = F.max_pool2d(x, 3, 2)
         x = self.blocks(x)
         x = x.mean(dim=(2, 3))
+        embedding: torch.Tensor = self.fc(x)
 
-        return self.fc(x)
+        return embedding
 
     def conv_affine_pairs(self) -> list[tuple[nn.Conv2d, nn.Module]]:
         """Every convolution with the affine layer after it, from input to output."""

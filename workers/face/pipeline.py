@@ -204,8 +204,9 @@ class FacePipeline:
 
         with torch.inference_mode():
             output = self.network(batch)
+        embeddings: np.ndarray = output.float().cpu().numpy()
 
-        return output.float().cpu().numpy()
+        return embeddings
 
     def _finish(self, vectors: np.ndarray) -> np.ndarray:
         if self.card.l2_normalised:
