@@ -40,10 +40,22 @@ class RegisterIn(BaseModel):
     password: NewPassword
 
 
-class LoginIn(BaseModel):
-    """Login body. The email is not validated here, so a malformed one is a plain 401."""
+def refuse_control_characters(value: str) -> str:
+    """No address holds control characters, and Postgres text cannot store a NUL byte."""
+    if any(ord(character) < 32 or ord(character) == 127 for character in value):
+        raise ValueError("must not contain control characters")
+    return value
 
-    email: str = Field(min_length=1, max_length=EMAIL_MAX_LENGTH, examples=["ada@example.com"])
+
+class LoginIn(BaseModel):
+    """Login body. The email is not validated as an address here, so a malformed one is a
+    plain 401 like any unknown one; control characters are refused (422) before any lookup."""
+
+    email: Annotated[
+        str,
+        Field(min_length=1, max_length=EMAIL_MAX_LENGTH, examples=["ada@example.com"]),
+        AfterValidator(refuse_control_characters),
+    ]
     password: str = Field(min_length=1, max_length=PASSWORD_MAX_LENGTH)
 
 

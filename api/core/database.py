@@ -30,7 +30,10 @@ class Base(DeclarativeBase):
 @lru_cache
 def get_engine() -> AsyncEngine:
     settings = get_settings()
-    return create_async_engine(settings.database_url, pool_pre_ping=True, pool_size=10)
+    # hide_parameters keeps submitted values (emails, tokens) out of error messages and logs.
+    return create_async_engine(
+        settings.database_url, pool_pre_ping=True, pool_size=10, hide_parameters=True
+    )
 
 
 @lru_cache

@@ -1,4 +1,8 @@
-"""Request id for every request, bound into the log context and echoed in a header."""
+"""Request id for every request, bound into the log context and echoed in a header.
+
+An exception no handler turned into a response becomes a JSON 500 naming the request id,
+logged here with its traceback, so that it never reaches the server's plain-text log.
+"""
 
 import re
 import time
@@ -7,10 +11,15 @@ import uuid
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.core.errors import error_response
+
 log = structlog.get_logger(__name__)
 
 REQUEST_ID_HEADER = "x-request-id"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+# Browser routes whose next path segment is a link token from a mail.
+_TOKEN_ROUTE = re.compile(r"^(/confirm-email/|/reset-password/)[^/]+")
 
 
 def loggable_path(scope: Scope) -> str:
@@ -22,7 +31,7 @@ def loggable_path(scope: Scope) -> str:
     for name, value in (scope.get("path_params") or {}).items():
         if "token" in name.lower() and isinstance(value, str) and value:
             path = path.replace(value, "***")
-    return path
+    return _TOKEN_ROUTE.sub(r"\1***", path)
 
 
 class RequestContextMiddleware:
@@ -41,17 +50,28 @@ class RequestContextMiddleware:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status_code = 500
+        response_started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status_code
+            nonlocal status_code, response_started
             if message["type"] == "http.response.start":
                 status_code = message["status"]
+                response_started = True
                 message.setdefault("headers", [])
                 message["headers"].append((REQUEST_ID_HEADER.encode(), request_id.encode()))
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("http.request.failed", method=scope["method"], path=loggable_path(scope))
+            if response_started:
+                raise
+            detail = (
+                "Something went wrong on our side; retry, and if it keeps failing give the"
+                f" operator this request id: {request_id}."
+            )
+            await error_response(500, "internal_error", detail)(scope, receive, send_with_id)
         finally:
             log.info(
                 "http.request.completed",

@@ -7,6 +7,9 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+# Paths the API owns: an unknown one is a 404 there, never the app's page.
+API_PREFIXES = ("/auth/", "/face/", "/docs", "/redoc", "/openapi.json", "/health")
+
 
 class SinglePageApp(StaticFiles):
     """Static files; unknown paths get `index.html` so client-side routes survive a reload."""
@@ -19,5 +22,7 @@ class SinglePageApp(StaticFiles):
             return await super().get_response(path, scope)
         except HTTPException as exc:
             if exc.status_code != 404 or scope["method"] not in ("GET", "HEAD"):
+                raise
+            if scope["path"].startswith(API_PREFIXES):
                 raise
             return await super().get_response("index.html", scope)

