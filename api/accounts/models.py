@@ -1,7 +1,8 @@
 """Users, their refresh sessions, and the single-use tokens already spent.
 
-Revoked access tokens are not here: they live in Redis with a TTL equal to their remaining
-lifetime (see `tokens.deny_access_token`), so the denylist never grows without bound.
+Access tokens have no rows: each names its sign-in family (`fam`), and it is refused once
+any `RefreshSession` of that family is revoked (logout, password reset, a reused refresh
+token). The Redis denylist of `tokens.deny_access_token` is only a faster first check.
 """
 
 from datetime import datetime

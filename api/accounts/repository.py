@@ -14,6 +14,27 @@ async def user_by_email(session: AsyncSession, email: str) -> User | None:
     return await session.scalar(select(User).where(func.lower(User.email) == email.lower()))
 
 
+async def user_and_family_revoked(
+    session: AsyncSession, user_id: UUID, family_id: UUID
+) -> tuple[User | None, bool]:
+    """The user, and whether the sign-in family was revoked, in one query.
+
+    A family counts as revoked once any of its sessions is: revocation is never undone, and
+    a session rotated in while the family was being revoked cannot revive it.
+    """
+    family_revoked = exists().where(
+        RefreshSession.family_id == family_id, RefreshSession.revoked_at.is_not(None)
+    )
+    statement = select(User, family_revoked.label("family_revoked")).where(User.id == user_id)
+    row = (await session.execute(statement)).first()
+    if row is None:
+        return None, False
+
+    user, revoked = row
+
+    return user, bool(revoked)
+
+
 async def user_for_update(session: AsyncSession, user_id: UUID) -> User | None:
     return await session.scalar(select(User).where(User.id == user_id).with_for_update())
 

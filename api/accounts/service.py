@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.accounts import ratelimit, repository
-from api.accounts.dependencies import user_of_access_claims
+from api.accounts.dependencies import user_of_grant
 from api.accounts.errors import (
     EmailNotConfirmed,
     EmailTaken,
@@ -33,6 +33,7 @@ from api.accounts.passwords import (
 )
 from api.accounts.schemas import TokenPairOut, UserOut, normalise_email
 from api.accounts.tokens import (
+    AccessGrant,
     decode_token,
     deny_access_token,
     mint_access_token,
@@ -203,7 +204,8 @@ async def end_session(
     access_claims: dict[str, Any] | None,
     refresh_token: str | None,
 ) -> None:
-    """Logout: revoke the sign-in's refresh sessions and deny the access token at once."""
+    """Logout: revoke the sign-in's refresh sessions, which ends every access token of that
+    sign-in (see `dependencies.user_of_grant`), and deny the presented one in Redis too."""
     families: set[UUID] = set()
     if refresh_token is not None:
         refresh_claims = decode_token(refresh_token, "refresh")
@@ -215,9 +217,9 @@ async def end_session(
         families.add(refresh_session.family_id)
 
     if access_claims is not None:
-        await user_of_access_claims(session, access_claims)
-        if access_claims.get("fam"):
-            families.add(UUID(str(access_claims["fam"])))
+        grant = AccessGrant.of(access_claims)
+        await user_of_grant(session, grant)
+        families.add(grant.family_id)
         await deny_access_token(redis, access_claims)
 
     for family_id in families:

@@ -10,6 +10,10 @@
 Every token has `sub`, `typ`, `jti`, `iat` and `exp`; decoding requires all of them, pins the
 algorithm to HASH, and accepts only the kind the caller asks for. HS* algorithms sign with
 SECRET_KEY; RS*/ES* sign with JWT_PRIVATE_KEY_FILE and verify with JWT_PUBLIC_KEY_FILE.
+
+An access token holds while its user's token version is unchanged and its sign-in family
+(`fam`) is not revoked; Postgres decides both (see `dependencies.user_of_grant`). The Redis
+denylist below only ends a logged-out token a little sooner on the request path.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -20,6 +24,7 @@ from uuid import UUID, uuid4
 
 from jose import jwt
 from jose.exceptions import ExpiredSignatureError, JOSEError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -78,17 +83,14 @@ def _mint(
 
 
 def mint_access_token(
-    user_id: UUID, token_version: int, family_id: UUID | None = None
+    user_id: UUID, token_version: int, family_id: UUID
 ) -> tuple[str, dict[str, Any]]:
     """An access token and its claims (the caller needs `exp` for `expires_in`).
 
     `family_id` names the sign-in the token belongs to, so logout can end it.
     """
     lifetime = timedelta(minutes=get_settings().access_token_minutes)
-    extra: dict[str, Any] = {"ver": token_version}
-    if family_id is not None:
-        extra["fam"] = str(family_id)
-    return _mint("access", user_id, lifetime, **extra)
+    return _mint("access", user_id, lifetime, ver=token_version, fam=str(family_id))
 
 
 def mint_refresh_token(user_id: UUID, session_id: UUID, family_id: UUID) -> str:
@@ -138,7 +140,9 @@ def decode_token(token: str, kind: TokenKind) -> dict[str, Any]:
         raise InvalidToken() from None
 
     if claims.get("typ") != kind:
-        raise InvalidToken(f"This is not a {kind} token; use the token meant for this endpoint.")
+        raise InvalidToken(
+            f"This is not {_with_article(kind)} token; use the token meant for this endpoint."
+        )
     try:
         claims["sub"] = UUID(str(claims["sub"]))
         claims["jti"] = UUID(str(claims["jti"]))
@@ -146,6 +150,45 @@ def decode_token(token: str, kind: TokenKind) -> dict[str, Any]:
         raise InvalidToken() from None
 
     return claims
+
+
+def _with_article(word: str) -> str:
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
+
+
+class AccessGrant(BaseModel):
+    """What a verified access token grants, and what decides whether it still holds.
+
+    Checked on every request, and again and again by long-lived uses such as an open
+    event stream, which keep the grant rather than the token.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: UUID
+    jti: UUID
+    family_id: UUID
+    token_version: int
+    expires_at: int  # seconds since the epoch, as the token's `exp`
+
+    @classmethod
+    def of(cls, claims: dict[str, Any]) -> "AccessGrant":
+        """The grant of verified access claims; 401 when they lack `fam` or `ver`."""
+        try:
+            return cls.model_validate(
+                {
+                    "user_id": claims["sub"],
+                    "jti": claims["jti"],
+                    "family_id": claims.get("fam"),
+                    "token_version": claims.get("ver"),
+                    "expires_at": claims["exp"],
+                }
+            )
+        except ValidationError:
+            raise InvalidToken("This access token names no sign-in; log in again.") from None
+
+    def seconds_left(self) -> float:
+        return self.expires_at - datetime.now(UTC).timestamp()
 
 
 def remaining_seconds(claims: dict[str, Any]) -> int:

@@ -4,8 +4,15 @@ Each SSE event is one stream entry: `event` is the job status (`accepted`, `runn
 `done`, `failed`), `data` the JSON of `FaceJobUpdated`, `id` the stream entry id. A client
 that reconnects with `Last-Event-ID` gets every entry after that id that the stream still
 holds; without it, only entries added after it connected.
+
+The stream lasts only as long as the access token that opened it (directly, or through a
+ticket). After every XREAD, at most `block_ms` apart, it checks that token still holds; once
+it expires, its sign-in is logged out or the password is reset, a last `session_ended`
+event carries `{"error": <code>, "detail": ...}` (`token_expired`, `token_revoked` or
+`invalid_token`) and the stream closes.
 """
 
+import json
 import re
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -17,8 +24,13 @@ from fastapi import Header
 from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 from sse_starlette import ServerSentEvent
 
+from api.accounts.dependencies import user_of_grant
+from api.accounts.errors import Unauthorized
+from api.accounts.tokens import AccessGrant
+from api.core.database import get_sessionmaker
 from api.face.errors import InvalidLastEventId
 from contracts.events import FaceJobUpdated
 from contracts.streams import job_updates_stream
@@ -69,35 +81,64 @@ async def newest_entry_id(redis: Redis, user_id: UUID) -> str:
 
 
 async def job_update_events(
-    redis: Redis, user_id: UUID, after_id: str, block_ms: int
+    redis: Redis, grant: AccessGrant, after_id: str, block_ms: int
 ) -> AsyncIterator[ServerSentEvent]:
-    """Yield the user's job updates after `after_id` until the client goes away.
+    """Yield the user's job updates after `after_id` until the client goes away or the
+    grant stops holding (then a last `session_ended` event).
 
     sse-starlette cancels this generator on disconnect (the pending XREAD is abandoned and
-    its connection dropped). A Redis failure ends the stream; the client reconnects.
+    its connection dropped). A Redis or database failure ends the stream; the client
+    reconnects.
     """
-    stream = job_updates_stream(str(user_id))
+    user_id = str(grant.user_id)
+    stream = job_updates_stream(user_id)
     last_id = after_id
-    log.info("face.events.stream.opened", user_id=str(user_id), after_id=after_id)
+    log.info("face.events.stream.opened", user_id=user_id, after_id=after_id)
 
     try:
         while True:
+            # Never block past the token's expiry; XREAD's BLOCK 0 would mean forever.
+            block = max(1, min(block_ms, int(grant.seconds_left() * 1000)))
             # The client speaks RESP2 (redis-py's default), whose XREAD reply is the
             # `list[list[Any]]` of [stream, entries] pairs in redis-py's reply union.
             batches = cast(
                 "list[list[Any]] | None",
-                await redis.xread({stream: last_id}, count=_READ_BATCH, block=block_ms),
+                await redis.xread({stream: last_id}, count=_READ_BATCH, block=block),
             )
+
+            ended = await _grant_ended(grant)
+            if ended is not None:
+                log.info("face.events.stream.ended", user_id=user_id, reason=ended.code)
+                yield _session_ended(ended)
+                return
+
             for _, entries in batches or ():
                 for entry_id, fields in entries:
                     last_id = _text(entry_id)
                     event = _to_sse(last_id, fields)
                     if event is not None:
                         yield event
-    except RedisError as exc:
-        log.warning("face.events.stream.failed", user_id=str(user_id), error=str(exc))
+    except (RedisError, SQLAlchemyError) as exc:
+        log.warning("face.events.stream.failed", user_id=user_id, error=str(exc))
     finally:
-        log.info("face.events.stream.closed", user_id=str(user_id), last_id=last_id)
+        log.info("face.events.stream.closed", user_id=user_id, last_id=last_id)
+
+
+async def _grant_ended(grant: AccessGrant) -> Unauthorized | None:
+    """Why the grant no longer holds, or None. A short session, not one held for hours."""
+    try:
+        async with get_sessionmaker()() as session:
+            await user_of_grant(session, grant)
+    except Unauthorized as exc:
+        return exc
+
+    return None
+
+
+def _session_ended(error: Unauthorized) -> ServerSentEvent:
+    return ServerSentEvent(
+        data=json.dumps({"error": error.code, "detail": error.detail}), event="session_ended"
+    )
 
 
 def _to_sse(

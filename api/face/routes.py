@@ -15,7 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette import EventSourceResponse
 
 from api.accounts import ratelimit
-from api.accounts.dependencies import CurrentUser, current_user, optional_access_token_claims
+from api.accounts.dependencies import (
+    AccessClaims,
+    CurrentUser,
+    optional_access_token_claims,
+    user_of_grant,
+)
 from api.accounts.errors import (
     InvalidToken,
     NotAuthenticated,
@@ -24,6 +29,7 @@ from api.accounts.errors import (
     TokenRevoked,
 )
 from api.accounts.models import User
+from api.accounts.tokens import AccessGrant
 from api.core.database import get_sessionmaker, session_scope
 from api.core.errors import error_responses
 from api.core.redis import get_redis
@@ -204,28 +210,33 @@ async def events_subscriber(
         str | None,
         Query(max_length=128, description="Single-use ticket from POST /face/events/ticket."),
     ] = None,
-) -> UUID:
-    """The id of the user the events stream is for: by ticket, else by bearer token."""
-    if ticket is not None:
-        user_id = await service.redeem_events_ticket(redis, ticket)
-        if await session.get(User, user_id) is None:
-            raise EventsTicketInvalid("The account of this ticket no longer exists.")
-        return user_id
+) -> AccessGrant:
+    """The grant the events stream runs under: the ticket's, else the bearer token's.
 
-    if claims is None:
+    Checked now like any request's; the stream keeps checking it while it runs.
+    """
+    if ticket is not None:
+        grant = await service.redeem_events_ticket(redis, ticket)
+    elif claims is not None:
+        grant = AccessGrant.of(claims)
+    else:
         raise NotAuthenticated(
             "Send `Authorization: Bearer <access token>`, or a `ticket` from"
             " POST /face/events/ticket."
         )
-    user = await current_user(claims, session)
 
-    return user.id
+    await user_of_grant(session, grant)
+
+    return grant
 
 
 _EVENTS_DESCRIPTION = (
     "`text/event-stream`: `event` is the job status (accepted, running, done, failed),"
     " `data` a FaceJobUpdated JSON object, `id` the entry id to resume from. Comment lines"
-    " are heartbeats."
+    " are heartbeats. When the access token behind the stream stops holding (it expires, or"
+    " its sign-in is logged out or its password reset), a last `session_ended` event carries"
+    " `{\"error\": \"token_expired\" | \"token_revoked\" | \"invalid_token\", \"detail\": ...}`"
+    " and the stream closes: log in or refresh, then reconnect."
 )
 
 
@@ -243,7 +254,7 @@ _EVENTS_DESCRIPTION = (
 async def stream_job_events(
     # Declared first: a malformed Last-Event-ID is refused before a ticket is spent.
     resume_id: Annotated[str | None, Depends(resume_after)],
-    user_id: Annotated[UUID, Depends(events_subscriber)],
+    grant: Annotated[AccessGrant, Depends(events_subscriber)],
     redis: RedisClient,
     timing: Annotated[EventsTiming, Depends(get_events_timing)],
 ) -> EventSourceResponse:
@@ -251,12 +262,13 @@ async def stream_job_events(
 
     Authenticate with `Authorization: Bearer`, or (from a browser's EventSource, which
     cannot send headers) with `?ticket=` from `POST /face/events/ticket`. Reconnecting with
-    `Last-Event-ID` replays what was missed; without it only new updates are sent.
+    `Last-Event-ID` replays what was missed; without it only new updates are sent. The
+    stream ends with a `session_ended` event when the token behind it stops holding.
     """
-    after_id = resume_id or await newest_entry_id(redis, user_id)
+    after_id = resume_id or await newest_entry_id(redis, grant.user_id)
 
     return EventSourceResponse(
-        job_update_events(redis, user_id, after_id, timing.block_ms), ping=timing.ping_s
+        job_update_events(redis, grant, after_id, timing.block_ms), ping=timing.ping_s
     )
 
 
@@ -265,9 +277,14 @@ async def stream_job_events(
     response_model=EventsTicket,
     responses=error_responses(*AUTH_ERRORS),
 )
-async def issue_events_ticket(user: CurrentUser, redis: RedisClient) -> EventsTicket:
-    """A ticket for `GET /face/events?ticket=...`: single use, valid for 60 seconds."""
-    ticket = await service.issue_events_ticket(redis, user.id)
+async def issue_events_ticket(
+    user: CurrentUser, claims: AccessClaims, redis: RedisClient
+) -> EventsTicket:
+    """A ticket for `GET /face/events?ticket=...`: single use, valid for 60 seconds.
+
+    The stream it opens ends when the access token that asked for it would stop working.
+    """
+    ticket = await service.issue_events_ticket(redis, AccessGrant.of(claims))
     log.info("face.events_ticket.issued", user_id=str(user.id))
 
     return EventsTicket(ticket=ticket, expires_in=service.EVENTS_TICKET_TTL_S)

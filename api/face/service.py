@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from uuid import UUID, uuid4
 
 import structlog
+from pydantic import ValidationError
 from redis.asyncio import Redis
 from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.accounts.tokens import AccessGrant
 from api.events.outbox import stage
 from api.face.errors import (
     EnrolmentNotFound,
@@ -120,18 +122,26 @@ def _ticket_key(ticket: str) -> str:
     return _TICKET_KEY_PREFIX + hashlib.sha256(ticket.encode()).hexdigest()
 
 
-async def issue_events_ticket(redis: Redis, user_id: UUID) -> str:
-    """A random single-use ticket for the events stream, valid EVENTS_TICKET_TTL_S seconds."""
+async def issue_events_ticket(redis: Redis, grant: AccessGrant) -> str:
+    """A random single-use ticket for the events stream, valid EVENTS_TICKET_TTL_S seconds.
+
+    It keeps the grant of the access token that asked for it, so the stream it opens ends
+    when that token would: at its expiry, its logout, or a password reset.
+    """
     ticket = secrets.token_urlsafe(32)
-    await redis.set(_ticket_key(ticket), str(user_id), ex=EVENTS_TICKET_TTL_S)
+    await redis.set(_ticket_key(ticket), grant.model_dump_json(), ex=EVENTS_TICKET_TTL_S)
 
     return ticket
 
 
-async def redeem_events_ticket(redis: Redis, ticket: str) -> UUID:
-    """The user a ticket was issued to; the ticket is deleted in the same step (GETDEL)."""
-    user_id = await redis.getdel(_ticket_key(ticket))
-    if user_id is None:
+async def redeem_events_ticket(redis: Redis, ticket: str) -> AccessGrant:
+    """The grant a ticket was issued under; the ticket is deleted in the same step (GETDEL)."""
+    stored = await redis.getdel(_ticket_key(ticket))
+    if stored is None:
         raise EventsTicketInvalid()
 
-    return UUID(user_id.decode() if isinstance(user_id, bytes) else user_id)
+    try:
+        return AccessGrant.model_validate_json(stored)
+    except ValidationError:
+        # Not a grant (a ticket stored by an older release holds only the user id).
+        raise EventsTicketInvalid() from None

@@ -30,15 +30,32 @@ class EventStream:
     _buffer: str = ""
     _pending: list[ServerEvent] = field(default_factory=list)
     body: bytes = b""
+    ended: bool = False  # the server sent the last body message
 
     async def next_event(self, wait_s: float = 5.0) -> ServerEvent:
         """The next event or comment; fails the test when none arrives within `wait_s` seconds."""
         while not self._pending:
-            message = await asyncio.wait_for(self._messages.get(), wait_s)
-            self._buffer += message.get("body", b"").decode().replace("\r\n", "\n")
-            *blocks, self._buffer = self._buffer.split("\n\n")
-            self._pending.extend(_parse(block) for block in blocks if block)
+            self._feed(await asyncio.wait_for(self._messages.get(), wait_s))
         return self._pending.pop(0)
+
+    async def events_until_end(self, wait_s: float = 5.0) -> list[ServerEvent]:
+        """Every event left, once the server ends the response; fails the test unless it
+        ends within `wait_s` seconds."""
+
+        async def drain() -> None:
+            while not self.ended:
+                self._feed(await self._messages.get())
+
+        await asyncio.wait_for(drain(), wait_s)
+        events, self._pending = self._pending, []
+        return events
+
+    def _feed(self, message: Message) -> None:
+        self._buffer += message.get("body", b"").decode().replace("\r\n", "\n")
+        *blocks, self._buffer = self._buffer.split("\n\n")
+        self._pending.extend(_parse(block) for block in blocks if block)
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            self.ended = True
 
     async def next_data_event(self, wait_s: float = 5.0) -> ServerEvent:
         """The next event that carries data, skipping heartbeats."""

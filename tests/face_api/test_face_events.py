@@ -1,20 +1,23 @@
 """GET /face/events (Server-Sent Events) and POST /face/events/ticket."""
 
 import json
+from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 from fastapi import FastAPI
 from httpx import AsyncClient
 
+from api.accounts.tokens import decode_token
 from api.core.database import get_engine
 from api.core.redis import get_redis
 from api.face.events_stream import EventsTiming, get_events_timing
 from api.face.jobs import publish_job_update
 from contracts.events import FaceJobUpdated
 from contracts.streams import job_updates_stream
+from tests.accounts.tokens import claims_for, sign
 from tests.face_api.conftest import Submit
-from tests.face_api.sse import open_event_stream
-from tests.factories import SignedIn
+from tests.face_api.sse import ServerEvent, open_event_stream
+from tests.factories import SignedIn, bearer
 
 
 def _update(user_id: UUID, status: str = "running", **fields: object) -> FaceJobUpdated:
@@ -193,12 +196,19 @@ async def test_malformed_last_event_id_does_not_spend_the_ticket(
 
 
 async def test_open_stream_holds_no_database_connection(
-    app: FastAPI, client: AsyncClient, signed_in: SignedIn, fast_events: EventsTiming
+    app: FastAPI, client: AsyncClient, signed_in: SignedIn
 ):
-    async with open_event_stream(app, "/face/events", headers=signed_in.headers) as stream:
-        await stream.next_event(wait_s=2)  # the stream is running
+    # A long XREAD block: the token recheck after each read, a one-query session, cannot
+    # overlap the assertion below.
+    timing = EventsTiming(ping_s=0.2, block_ms=30_000)
+    app.dependency_overrides[get_events_timing] = lambda: timing
+    try:
+        async with open_event_stream(app, "/face/events", headers=signed_in.headers) as stream:
+            await stream.next_event(wait_s=2)  # the stream is running
 
-        assert get_engine().pool.checkedout() == 0
+            assert get_engine().pool.checkedout() == 0
+    finally:
+        app.dependency_overrides.pop(get_events_timing, None)
 
 
 async def test_unreadable_entry_is_skipped(
@@ -213,3 +223,96 @@ async def test_unreadable_entry_is_skipped(
         event = await stream.next_data_event()
 
     assert event.id == valid
+
+
+def _session_ended(events: list[ServerEvent]) -> str:
+    """The `error` of the stream's last event, which must be `session_ended`."""
+    last = [event for event in events if event.data is not None][-1]
+    assert last.event == "session_ended"
+    return str(json.loads(last.data or "")["error"])
+
+
+async def test_logout_ends_an_open_stream(
+    app: FastAPI, client: AsyncClient, signed_in: SignedIn, fast_events: EventsTiming
+):
+    async with open_event_stream(app, "/face/events", headers=signed_in.headers) as stream:
+        await stream.next_event(wait_s=2)  # the stream is running
+        logout = await client.post(
+            "/auth/logout",
+            headers=signed_in.headers,
+            json={"refresh_token": signed_in.refresh_token},
+        )
+        assert logout.status_code == 200
+        events = await stream.events_until_end(wait_s=3)
+
+    assert _session_ended(events) == "token_revoked"
+
+
+async def test_logout_ends_a_stream_opened_with_a_ticket(
+    app: FastAPI, client: AsyncClient, signed_in: SignedIn, fast_events: EventsTiming
+):
+    ticket = await _ticket(client, signed_in)
+    client.cookies.clear()
+
+    async with open_event_stream(app, "/face/events", params={"ticket": ticket}) as stream:
+        assert stream.status == 200
+        await client.post("/auth/logout", json={"refresh_token": signed_in.refresh_token})
+        events = await stream.events_until_end(wait_s=3)
+
+    assert _session_ended(events) == "token_revoked"
+
+
+async def test_no_update_is_sent_once_the_session_has_ended(
+    app: FastAPI, client: AsyncClient, signed_in: SignedIn
+):
+    # A long block: the update below arrives in the first read, after the logout.
+    timing = EventsTiming(ping_s=60, block_ms=30_000)
+    app.dependency_overrides[get_events_timing] = lambda: timing
+    try:
+        async with open_event_stream(app, "/face/events", headers=signed_in.headers) as stream:
+            await client.post("/auth/logout", headers=signed_in.headers)
+            await publish_job_update(get_redis(), _update(signed_in.user.id, "done"))
+            events = await stream.events_until_end(wait_s=3)
+    finally:
+        app.dependency_overrides.pop(get_events_timing, None)
+
+    assert [event.event for event in events if event.data] == ["session_ended"]
+
+
+async def test_a_stream_ends_when_its_access_token_expires(
+    app: FastAPI, client: AsyncClient, signed_in: SignedIn, fast_events: EventsTiming
+):
+    claims = decode_token(signed_in.access_token, "access")
+    expires = int(datetime.now(UTC).timestamp()) + 2
+    short_lived = sign(claims_for("access", signed_in.user, fam=claims["fam"], exp=expires))
+
+    async with open_event_stream(app, "/face/events", headers=bearer(short_lived)) as stream:
+        assert stream.status == 200
+        ticket_response = await client.post("/face/events/ticket", headers=bearer(short_lived))
+        events = await stream.events_until_end(wait_s=5)
+    async with open_event_stream(
+        app, "/face/events", params={"ticket": ticket_response.json()["ticket"]}
+    ) as by_ticket:
+        refused = json.loads(by_ticket.body)
+
+    assert _session_ended(events) == "token_expired"
+    assert by_ticket.status == 401 and refused["error"] == "token_expired"
+
+
+async def test_a_ticket_is_refused_once_its_sign_in_has_ended(
+    app: FastAPI, client: AsyncClient, signed_in: SignedIn, fast_events: EventsTiming
+):
+    ticket = await _ticket(client, signed_in)
+    await client.post("/auth/logout", headers=signed_in.headers)
+
+    async with open_event_stream(app, "/face/events", params={"ticket": ticket}) as stream:
+        assert stream.status == 401
+        assert json.loads(stream.body)["error"] == "token_revoked"
+
+
+async def test_the_events_endpoint_documents_session_ended(client: AsyncClient):
+    schema = (await client.get("/openapi.json")).json()
+
+    description = schema["paths"]["/face/events"]["get"]["responses"]["200"]["description"]
+
+    assert "session_ended" in description

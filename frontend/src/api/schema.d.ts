@@ -232,7 +232,8 @@ export interface paths {
          *
          *     Authenticate with `Authorization: Bearer`, or (from a browser's EventSource, which
          *     cannot send headers) with `?ticket=` from `POST /face/events/ticket`. Reconnecting with
-         *     `Last-Event-ID` replays what was missed; without it only new updates are sent.
+         *     `Last-Event-ID` replays what was missed; without it only new updates are sent. The
+         *     stream ends with a `session_ended` event when the token behind it stops holding.
          */
         get: operations["stream_job_events_face_events_get"];
         put?: never;
@@ -255,6 +256,8 @@ export interface paths {
         /**
          * Issue Events Ticket
          * @description A ticket for `GET /face/events?ticket=...`: single use, valid for 60 seconds.
+         *
+         *     The stream it opens ends when the access token that asked for it would stop working.
          */
         post: operations["issue_events_ticket_face_events_ticket_post"];
         delete?: never;
@@ -1175,7 +1178,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `text/event-stream`: `event` is the job status (accepted, running, done, failed), `data` a FaceJobUpdated JSON object, `id` the entry id to resume from. Comment lines are heartbeats. */
+            /** @description `text/event-stream`: `event` is the job status (accepted, running, done, failed), `data` a FaceJobUpdated JSON object, `id` the entry id to resume from. Comment lines are heartbeats. When the access token behind the stream stops holding (it expires, or its sign-in is logged out or its password reset), a last `session_ended` event carries `{"error": "token_expired" | "token_revoked" | "invalid_token", "detail": ...}` and the stream closes: log in or refresh, then reconnect. */
             200: {
                 headers: {
                     [name: string]: unknown;
