@@ -207,6 +207,7 @@ async def end_session(
     """Logout: revoke the sign-in's refresh sessions, which ends every access token of that
     sign-in (see `dependencies.user_of_grant`), and deny the presented one in Redis too."""
     families: set[UUID] = set()
+    refresh_owner: UUID | None = None
     if refresh_token is not None:
         refresh_claims = decode_token(refresh_token, "refresh")
         refresh_session = await repository.refresh_session_for_update(
@@ -215,10 +216,15 @@ async def end_session(
         if refresh_session is None:
             raise InvalidToken("This refresh token belongs to no session; log in again.")
         families.add(refresh_session.family_id)
+        refresh_owner = refresh_session.user_id
 
     if access_claims is not None:
         grant = AccessGrant.of(access_claims)
         await user_of_grant(session, grant)
+        if refresh_owner is not None and refresh_owner != grant.user_id:
+            # A cookie left by another account in this browser is not the caller's to end.
+            log.warning("accounts.logout.foreign_refresh_ignored", user_id=str(grant.user_id))
+            families.clear()
         families.add(grant.family_id)
         await deny_access_token(redis, access_claims)
 

@@ -159,6 +159,19 @@ async def test_other_users_tokens_keep_working_after_a_logout(client):
     assert (await client.get("/auth/user/me", headers=second.headers)).status_code == 200
 
 
+async def test_logout_ignores_another_accounts_refresh_cookie(client):
+    first = await sign_in(client)
+    second = await sign_in(client, await create_user())  # the jar now holds second's cookie
+
+    response = await client.post("/auth/logout", headers=first.headers)
+
+    assert response.status_code == 200
+    assert (await client.get("/auth/user/me", headers=first.headers)).status_code == 401
+    assert (await client.get("/auth/user/me", headers=second.headers)).status_code == 200
+    refreshed = await client.post("/auth/refresh", json={"refresh_token": second.refresh_token})
+    assert refreshed.status_code == 200
+
+
 async def test_concurrent_uses_of_one_refresh_token_rotate_it_once(client):
     import asyncio
 
