@@ -6,6 +6,7 @@
  * and only unknown codes fall back to the server's `detail`.
  */
 import { config } from '../config';
+import type { SessionEnd } from './session';
 
 export interface FieldProblem {
   loc: (string | number)[];
@@ -56,6 +57,14 @@ export const SESSION_ENDED_CODES = new Set([
 ]);
 
 const SESSION_ENDED = 'Your session has ended. Sign in again to continue.';
+
+/** What the sign-in page says about the session that just ended, if anything. */
+export function sessionEndMessage(ended: SessionEnd | null): string {
+  if (ended === 'expired') {
+    return SESSION_ENDED;
+  }
+  return ended === 'signed-out' ? 'You have signed out.' : '';
+}
 
 const MESSAGES: Record<string, string> = {
   invalid_credentials:

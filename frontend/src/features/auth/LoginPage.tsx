@@ -1,7 +1,7 @@
 import { useRef, useState, type FormEvent } from 'react';
 import { Link, Navigate, useNavigate, useSearchParams } from 'react-router';
 
-import { ApiError, fieldErrorsOf, messageFor } from '../../api/errors';
+import { ApiError, fieldErrorsOf, messageFor, sessionEndMessage } from '../../api/errors';
 import { AuthCard } from '../../ui/AuthCard';
 import { Notice } from '../../ui/Notice';
 import { TextField } from '../../ui/TextField';
@@ -70,10 +70,7 @@ export function LoginPage() {
         </>
       }
     >
-      <Notice tone="info">
-        {session.ended === 'expired' && !error && 'Your session has ended. Sign in again.'}
-        {session.ended === 'signed-out' && !error && 'You have signed out.'}
-      </Notice>
+      <Notice tone="info">{!error && sessionEndMessage(session.ended)}</Notice>
       <form ref={form} onSubmit={submit} noValidate>
         <TextField
           label="Email"

@@ -1,7 +1,7 @@
 import { screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 
-import { startSession } from '../../api/session';
+import { getSession, startSession } from '../../api/session';
 import { callsTo, mockApi } from '../../test/fetchMock';
 import { renderAt } from '../../test/render';
 
@@ -17,6 +17,12 @@ function eventStream() {
       controller.enqueue(
         encoder.encode(`id: ${id}\nevent: ${status}\ndata: ${JSON.stringify(data)}\n\n`),
       );
+    },
+    /** The server's last event when the sign-in behind the stream ended, then the close. */
+    endSession(error: string) {
+      const data = JSON.stringify({ error, detail: `server detail for ${error}` });
+      controller.enqueue(encoder.encode(`event: session_ended\ndata: ${data}\n\n`));
+      controller.close();
     },
   };
 }
@@ -133,5 +139,23 @@ describe('DashboardPage', () => {
 
     const job = await screen.findByRole('listitem', { name: 'Enrolment' });
     expect(job).toHaveTextContent('This photo shows more than one face');
+  });
+
+  it('sends people to sign in again when the stream says their sign-in was revoked', async () => {
+    const stream = eventStream();
+    mockDashboard(stream);
+    renderAt('/dashboard');
+    expect(await screen.findByText('Live updates on')).toBeInTheDocument();
+
+    stream.endSession('token_revoked');
+
+    expect(await screen.findByRole('heading', { name: 'Sign in' })).toBeInTheDocument();
+    expect(screen.getByTestId('location')).toHaveTextContent(/^\/login\?next=\/dashboard$/);
+    expect(
+      screen.getByText('Your session has ended. Sign in again to continue.'),
+    ).toBeInTheDocument();
+    expect(getSession()).toMatchObject({ status: 'signed-out', accessToken: null });
+    expect(callsTo('POST', '/auth/refresh')).toHaveLength(0);
+    expect(callsTo('POST', '/face/events/ticket')).toHaveLength(1);
   });
 });
