@@ -131,13 +131,17 @@ async def _read_login(request: Request) -> LoginIn:
             }
         else:
             raw = await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         raise RequestValidationError(
             [{"type": "json_invalid", "loc": ("body",), "msg": "Body is not valid JSON"}]
         ) from None
 
     try:
         return LoginIn.model_validate(raw)
+    except RecursionError:
+        raise RequestValidationError(
+            [{"type": "json_invalid", "loc": ("body",), "msg": "Body is nested too deeply"}]
+        ) from None
     except ValidationError as exc:
         errors = [{**err, "loc": ("body", *err["loc"])} for err in exc.errors()]
         raise RequestValidationError(errors) from None

@@ -18,8 +18,13 @@ log = structlog.get_logger(__name__)
 REQUEST_ID_HEADER = "x-request-id"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
-# Browser routes whose next path segment is a link token from a mail.
-_TOKEN_ROUTE = re.compile(r"^(/confirm-email/|/reset-password/)[^/]+")
+# Path segments that carry a link token from a mail, on the API's and the app's routes,
+# matched loosely (any case, repeated slashes) since a mistyped path is logged too; and any
+# JWT-shaped segment, wherever it stands.
+_TOKEN_ROUTE = re.compile(
+    r"(?i)(confirm-email|reset-password|confirm/+email|email_confirmed)(/+)[^/]+"
+)
+_JWT_SEGMENT = re.compile(r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
 
 
 def loggable_path(scope: Scope) -> str:
@@ -31,7 +36,8 @@ def loggable_path(scope: Scope) -> str:
     for name, value in (scope.get("path_params") or {}).items():
         if "token" in name.lower() and isinstance(value, str) and value:
             path = path.replace(value, "***")
-    return _TOKEN_ROUTE.sub(r"\1***", path)
+    path = _TOKEN_ROUTE.sub(r"\1\2***", path)
+    return _JWT_SEGMENT.sub("***", path)
 
 
 class RequestContextMiddleware:

@@ -63,10 +63,17 @@ def resume_after(
     ] = None,
 ) -> str | None:
     """Dependency: the `Last-Event-ID` to resume after, checked before any ticket is spent."""
-    if last_event_id and not _ENTRY_ID.match(last_event_id):
+    if last_event_id and not _is_stream_entry_id(last_event_id):
         raise InvalidLastEventId()
 
     return last_event_id or None
+
+
+def _is_stream_entry_id(value: str) -> bool:
+    """`<ms>-<seq>`, each part a 64-bit unsigned integer as Redis requires."""
+    if not _ENTRY_ID.match(value):
+        return False
+    return all(int(part) < 2**64 for part in value.split("-"))
 
 
 async def newest_entry_id(redis: Redis, user_id: UUID) -> str:

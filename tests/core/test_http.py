@@ -18,12 +18,18 @@ from api.main import create_app
         ("/reset-password/SECRETRESETTOKEN123", "/reset-password/***"),
         ("/dashboard", "/dashboard"),
         ("/auth/confirm/email/abc.def.ghi", "/auth/confirm/email/***"),
+        ("/auth/confirm/email/SECRETTOKEN/", "/auth/confirm/email/***/"),
+        ("/auth/confirm/email/SECRETTOKEN/x", "/auth/confirm/email/***/x"),
+        ("//confirm-email/SECRETTOKEN", "//confirm-email/***"),
+        ("/auth//confirm//email/SECRETTOKEN", "/auth//confirm//email/***"),
+        ("/Confirm-Email/SECRETTOKEN", "/Confirm-Email/***"),
+        ("/auth/reset/email_confirmed/SECRETTOKEN/", "/auth/reset/email_confirmed/***/"),
+        ("/elsewhere/eyJhbGciOiJIUzI1.eyJzdWIiOiIx.c2lnbmF0dXJl", "/elsewhere/***"),
     ],
 )
 def test_link_tokens_never_reach_the_log(path: str, logged: str):
-    path_params = {"token": path.rsplit("/", 1)[1]} if path.startswith("/auth/") else {}
-
-    assert loggable_path({"path": path, "path_params": path_params}) == logged
+    assert loggable_path({"path": path, "path_params": {}}) == logged
+    assert "SECRETTOKEN" not in logged
 
 
 async def test_unhandled_error_becomes_json_500_with_request_id():
@@ -55,6 +61,19 @@ async def test_login_with_nul_byte_in_email_is_refused_not_crashed(client: httpx
     assert response.status_code == 422
     assert response.json()["error"] == "validation_error"
     assert form.status_code == 422
+
+
+DEEP = "[" * 5000 + "]" * 5000
+
+
+@pytest.mark.parametrize("body", [DEEP, '{"email": ' + DEEP + ', "password": "x"}'])
+async def test_login_with_absurdly_nested_json_is_a_422(client: httpx.AsyncClient, body: str):
+    response = await client.post(
+        "/auth/login", content=body, headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 422
+    assert response.json()["error"] == "validation_error"
 
 
 async def test_app_page_served_with_history_fallback_but_not_for_api_paths(

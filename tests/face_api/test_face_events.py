@@ -4,6 +4,7 @@ import json
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
+import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 
@@ -158,10 +159,18 @@ async def test_resume_after_last_event_id(
     assert live.id == later
 
 
+@pytest.mark.parametrize(
+    "last_event_id",
+    ["0; DROP", "99999999999999999999-99999999999999999999", "18446744073709551616-0"],
+)
 async def test_malformed_last_event_id_is_422(
-    app: FastAPI, client: AsyncClient, signed_in: SignedIn, fast_events: EventsTiming
+    app: FastAPI,
+    client: AsyncClient,
+    signed_in: SignedIn,
+    fast_events: EventsTiming,
+    last_event_id: str,
 ):
-    headers = {**signed_in.headers, "Last-Event-ID": "0; DROP"}
+    headers = {**signed_in.headers, "Last-Event-ID": last_event_id}
 
     async with open_event_stream(app, "/face/events", headers=headers) as stream:
         assert stream.status == 422
