@@ -85,12 +85,16 @@ async def test_app_page_served_with_history_fallback_but_not_for_api_paths(
 
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        page = await client.get("/reset-password/some-token")
+        page = await client.get("/reset-password/eyJhbGciOiJI.eyJzdWIiOiIx.c2lnbmF0dXJl")
         unknown_api = await client.get("/auth/nope")
+        bare_prefix = await client.get("/face")
+        missing_asset = await client.get("/assets/nope.js")
         health = await client.get("/health")
 
     assert page.status_code == 200
     assert "Effi Core app" in page.text
     assert unknown_api.status_code == 404
     assert unknown_api.json()["error"] == "not_found"
+    assert bare_prefix.status_code == 404
+    assert missing_asset.status_code == 404
     assert health.json() == {"status": "ok"}
