@@ -35,7 +35,10 @@ class TokenExpired(Unauthorized):
 
 class TokenRevoked(Unauthorized):
     code = "token_revoked"
-    message = "The token was revoked (logout or password change); log in again."
+    message = (
+        "The token was revoked (logout, password change or a reused refresh token);"
+        " log in again."
+    )
 
 
 class InvalidCredentials(Unauthorized):

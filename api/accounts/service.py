@@ -184,7 +184,10 @@ async def rotate_refresh_token(session: AsyncSession, refresh_token: str) -> Iss
         raise RefreshTokenReused()
 
     if current.revoked_at is not None:
-        raise TokenRevoked("This session has ended (logout or password change); log in again.")
+        raise TokenRevoked(
+            "This session has ended (logout, password change or a reused refresh token);"
+            " log in again."
+        )
 
     user = await session.get(User, current.user_id)
     if user is None:

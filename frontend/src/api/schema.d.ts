@@ -828,7 +828,7 @@ export interface operations {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
-            /** @description `not_authenticated`: No credentials were sent; send `Authorization: Bearer <access token>`.; `invalid_token`: The token is invalid for this endpoint; log in again or ask for a new link.; `token_expired`: The token has expired; refresh it, log in again or ask for a new link.; `token_revoked`: The token was revoked (logout or password change); log in again. */
+            /** @description `not_authenticated`: No credentials were sent; send `Authorization: Bearer <access token>`.; `invalid_token`: The token is invalid for this endpoint; log in again or ask for a new link.; `token_expired`: The token has expired; refresh it, log in again or ask for a new link.; `token_revoked`: The token was revoked (logout, password change or a reused refresh token); log in again. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -879,7 +879,7 @@ export interface operations {
                     "application/json": components["schemas"]["TokenPairOut"];
                 };
             };
-            /** @description `not_authenticated`: No credentials were sent; send `Authorization: Bearer <access token>`.; `invalid_token`: The token is invalid for this endpoint; log in again or ask for a new link.; `token_expired`: The token has expired; refresh it, log in again or ask for a new link.; `token_revoked`: The token was revoked (logout or password change); log in again.; `refresh_token_reused`: This refresh token was already used, so every session of this sign-in was ended for safety; log in again. */
+            /** @description `not_authenticated`: No credentials were sent; send `Authorization: Bearer <access token>`.; `invalid_token`: The token is invalid for this endpoint; log in again or ask for a new link.; `token_expired`: The token has expired; refresh it, log in again or ask for a new link.; `token_revoked`: The token was revoked (logout, password change or a reused refresh token); log in again.; `refresh_token_reused`: This refresh token was already used, so every session of this sign-in was ended for safety; log in again. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -921,7 +921,7 @@ export interface operations {
                     "application/json": components["schemas"]["MessageOut"];
                 };
             };
-            /** @description `not_authenticated`: No credentials were sent; send `Authorization: Bearer <access token>`.; `invalid_token`: The token is invalid for this endpoint; log in again or ask for a new link.; `token_expired`: The token has expired; refresh it, log in again or ask for a new link.; `token_revoked`: The token was revoked (logout or password change); log in again. */
+            /** @description `not_authenticated`: No credentials were sent; send `Authorization: Bearer <access token>`.; `invalid_token`: The token is invalid for this endpoint; log in again or ask for a new link.; `token_expired`: The token has expired; refresh it, log in again or ask for a new link.; `token_revoked`: The token was revoked (logout, password change or a reused refresh token); log in again. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1134,7 +1134,7 @@ export interface operations {
                     "application/json": components["schemas"]["JobRead"];
                 };
             };
-            /** @description `not_authenticated`: No credentials were sent; send `Authorization: Bearer <access token>`.; `invalid_token`: The token is invalid for this endpoint; log in again or ask for a new link.; `token_expired`: The token has expired; refresh it, log in again or ask for a new link.; `token_revoked`: The token was revoked (logout or password change); log in again. */
+            /** @description `not_authenticated`: No credentials were sent; send `Authorization: Bearer <access token>`.; `invalid_token`: The token is invalid for this endpoint; log in again or ask for a new link.; `token_expired`: The token has expired; refresh it, log in again or ask for a new link.; `token_revoked`: The token was revoked (logout, password change or a reused refresh token); log in again. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1239,7 +1239,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `not_authenticated`: No credentials were sent; send `Authorization: Bearer <access token>`.; `invalid_token`: The token is invalid for this endpoint; log in again or ask for a new link.; `token_expired`: The token has expired; refresh it, log in again or ask for a new link.; `token_revoked`: The token was revoked (logout or password change); log in again.; `events_ticket_invalid`: The events ticket is unknown, expired or already used; get a new one from POST /face/events/ticket and connect within 60 seconds. */
+            /** @description `not_authenticated`: No credentials were sent; send `Authorization: Bearer <access token>`.; `invalid_token`: The token is invalid for this endpoint; log in again or ask for a new link.; `token_expired`: The token has expired; refresh it, log in again or ask for a new link.; `token_revoked`: The token was revoked (logout, password change or a reused refresh token); log in again.; `events_ticket_invalid`: The events ticket is unknown, expired or already used; get a new one from POST /face/events/ticket and connect within 60 seconds. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1277,7 +1277,7 @@ export interface operations {
                     "application/json": components["schemas"]["EventsTicket"];
                 };
             };
-            /** @description `not_authenticated`: No credentials were sent; send `Authorization: Bearer <access token>`.; `invalid_token`: The token is invalid for this endpoint; log in again or ask for a new link.; `token_expired`: The token has expired; refresh it, log in again or ask for a new link.; `token_revoked`: The token was revoked (logout or password change); log in again. */
+            /** @description `not_authenticated`: No credentials were sent; send `Authorization: Bearer <access token>`.; `invalid_token`: The token is invalid for this endpoint; log in again or ask for a new link.; `token_expired`: The token has expired; refresh it, log in again or ask for a new link.; `token_revoked`: The token was revoked (logout, password change or a reused refresh token); log in again. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1315,7 +1315,7 @@ export interface operations {
                     "application/json": components["schemas"]["EnrolmentStatus"];
                 };
             };
-            /** @description `not_authenticated`: No credentials were sent; send `Authorization: Bearer <access token>`.; `invalid_token`: The token is invalid for this endpoint; log in again or ask for a new link.; `token_expired`: The token has expired; refresh it, log in again or ask for a new link.; `token_revoked`: The token was revoked (logout or password change); log in again. */
+            /** @description `not_authenticated`: No credentials were sent; send `Authorization: Bearer <access token>`.; `invalid_token`: The token is invalid for this endpoint; log in again or ask for a new link.; `token_expired`: The token has expired; refresh it, log in again or ask for a new link.; `token_revoked`: The token was revoked (logout, password change or a reused refresh token); log in again. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1351,7 +1351,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `not_authenticated`: No credentials were sent; send `Authorization: Bearer <access token>`.; `invalid_token`: The token is invalid for this endpoint; log in again or ask for a new link.; `token_expired`: The token has expired; refresh it, log in again or ask for a new link.; `token_revoked`: The token was revoked (logout or password change); log in again. */
+            /** @description `not_authenticated`: No credentials were sent; send `Authorization: Bearer <access token>`.; `invalid_token`: The token is invalid for this endpoint; log in again or ask for a new link.; `token_expired`: The token has expired; refresh it, log in again or ask for a new link.; `token_revoked`: The token was revoked (logout, password change or a reused refresh token); log in again. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1401,7 +1401,7 @@ export interface operations {
                     "application/json": components["schemas"]["VerificationList"];
                 };
             };
-            /** @description `not_authenticated`: No credentials were sent; send `Authorization: Bearer <access token>`.; `invalid_token`: The token is invalid for this endpoint; log in again or ask for a new link.; `token_expired`: The token has expired; refresh it, log in again or ask for a new link.; `token_revoked`: The token was revoked (logout or password change); log in again. */
+            /** @description `not_authenticated`: No credentials were sent; send `Authorization: Bearer <access token>`.; `invalid_token`: The token is invalid for this endpoint; log in again or ask for a new link.; `token_expired`: The token has expired; refresh it, log in again or ask for a new link.; `token_revoked`: The token was revoked (logout, password change or a reused refresh token); log in again. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1443,7 +1443,7 @@ export interface operations {
                     "application/json": components["schemas"]["JobAccepted"];
                 };
             };
-            /** @description `not_authenticated`: No credentials were sent; send `Authorization: Bearer <access token>`.; `invalid_token`: The token is invalid for this endpoint; log in again or ask for a new link.; `token_expired`: The token has expired; refresh it, log in again or ask for a new link.; `token_revoked`: The token was revoked (logout or password change); log in again. */
+            /** @description `not_authenticated`: No credentials were sent; send `Authorization: Bearer <access token>`.; `invalid_token`: The token is invalid for this endpoint; log in again or ask for a new link.; `token_expired`: The token has expired; refresh it, log in again or ask for a new link.; `token_revoked`: The token was revoked (logout, password change or a reused refresh token); log in again. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1512,7 +1512,7 @@ export interface operations {
                     "application/json": components["schemas"]["JobAccepted"];
                 };
             };
-            /** @description `not_authenticated`: No credentials were sent; send `Authorization: Bearer <access token>`.; `invalid_token`: The token is invalid for this endpoint; log in again or ask for a new link.; `token_expired`: The token has expired; refresh it, log in again or ask for a new link.; `token_revoked`: The token was revoked (logout or password change); log in again. */
+            /** @description `not_authenticated`: No credentials were sent; send `Authorization: Bearer <access token>`.; `invalid_token`: The token is invalid for this endpoint; log in again or ask for a new link.; `token_expired`: The token has expired; refresh it, log in again or ask for a new link.; `token_revoked`: The token was revoked (logout, password change or a reused refresh token); log in again. */
             401: {
                 headers: {
                     [name: string]: unknown;
