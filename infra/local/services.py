@@ -224,16 +224,8 @@ class EmbeddedPostgres:
             # Throwaway test clusters: durability costs time and protects nothing here.
             argv += ["-c", "fsync=off", "-c", "synchronous_commit=off"]
             argv += ["-c", "full_page_writes=off"]
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                **_as_user(run_as),
-                start_new_session=True,
-                preexec_fn=die_with_parent(signal.SIGINT),
-            )
+        # SIGINT is Postgres's fast shutdown: it ends the sessions and stops cleanly.
+        self.process = spawn_server(argv, self.log_path, signal.SIGINT, run_as)
         self._wait_ready(port)
         return PostgresConfig(
             host="127.0.0.1",
@@ -337,6 +329,23 @@ class EmbeddedPostgres:
         )
 
 
+def spawn_server(
+    argv: list[str], log_path: Path, stop_signal: int, run_as: str | None = None
+) -> "subprocess.Popen[bytes]":
+    """Start an embedded server in its own session, logging to `log_path`, that receives
+    `stop_signal` if the launcher dies."""
+    with log_path.open("ab") as log:
+        return subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            **_as_user(run_as),
+            start_new_session=True,
+            preexec_fn=die_with_parent(stop_signal),
+        )
+
+
 def _as_user(name: str | None) -> dict[str, Any]:
     """subprocess arguments that run a child as `name` with that user's group only.
 
@@ -387,15 +396,7 @@ class EmbeddedRedis:
         argv += ["--dir", str(self.data_dir), "--save", ""]
         argv += ["--appendonly", "yes" if self.durable else "no", "--appendfsync", "everysec"]
         argv += ["--daemonize", "no", "--logfile", ""]
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=die_with_parent(signal.SIGTERM),
-            )
+        self.process = spawn_server(argv, self.log_path, signal.SIGTERM)
         self._wait_ready(port)
         return RedisConfig(host="127.0.0.1", port=port, embedded=True)
 
